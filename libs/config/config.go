@@ -1,0 +1,545 @@
+// Package config loads the settings both Brisk apps share, once, at the edge: defaults of the
+// chosen profile → optional YAML file (--config) → environment → command-line flags.
+//
+// Every setting is one row of the Settings table: its koanf key, its environment variable, its
+// flag, its meaning and its parser. The loader, the validator, the flags and
+// docs/configuration.md are all read off that table, so a setting cannot exist in one of them
+// and be missing from another. A bad value stops start-up with one line naming the variable,
+// the value given and what is allowed (*Error).
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+
+	"github.com/brisk-go/brisk/libs/data"
+	"github.com/brisk-go/brisk/libs/perfcore/profiles"
+)
+
+// Config is the loaded, validated configuration.
+type Config struct {
+	Profile string
+
+	HTTP struct {
+		Addr               string
+		ShutdownTimeout    time.Duration
+		MaxBodyBytes       int64
+		CORSAllowedOrigins []string
+	}
+	AdminAddr string
+
+	Database struct {
+		URL          string
+		MaxOpenConns int
+		AutoMigrate  string // auto, true, false
+	}
+	RedisURL string
+
+	Log struct {
+		Level  slog.Level
+		Format string // text, json
+	}
+	Auth struct {
+		JWTSecret string
+		TokenTTL  time.Duration
+	}
+
+	Pool struct {
+		MinWorkers  int
+		MaxWorkers  int
+		QueueSize   int
+		IdleTimeout time.Duration
+	}
+	Context struct {
+		DefaultTimeout time.Duration
+		MaxTimeout     time.Duration
+		EnableDeadline bool
+	}
+	Memory struct {
+		PoolSize        int
+		SlabSize        int
+		CleanupInterval time.Duration
+	}
+	Optimizer struct {
+		SamplingInterval     time.Duration
+		OptimizationInterval time.Duration
+		MaxOptimizations     int
+	}
+}
+
+// MigrateOnStart resolves DATABASE_AUTO_MIGRATE: "auto" migrates the embedded SQLite database
+// (nobody else will) and leaves PostgreSQL to the one-shot migrate step of a deployment.
+func (c *Config) MigrateOnStart() bool {
+	switch c.Database.AutoMigrate {
+	case "true":
+		return true
+	case "false":
+		return false
+	default:
+		t, err := data.ParseURL(c.Database.URL, 0)
+		return err == nil && t.Dialect == "sqlite"
+	}
+}
+
+// Setting describes one configuration key.
+type Setting struct {
+	Key     string // koanf key, also the YAML path (dots are nesting) and the flag name
+	Env     string // environment variable
+	Meaning string
+	Allowed string // what a valid value looks like, shown in errors and docs
+	// Default gives the value for a profile; nil means the same fixed Fallback for all.
+	Default  func(p profiles.Settings) string
+	Fallback string
+	set      func(c *Config, v string) error
+}
+
+// DefaultFor returns the setting's default under the named profile.
+func (s Setting) DefaultFor(profile string) string {
+	if s.Default != nil {
+		p, _ := profiles.Get(profile)
+		return s.Default(p)
+	}
+	return s.Fallback
+}
+
+// Error is a configuration value that failed validation.
+type Error struct {
+	Env, Key, Value, Allowed string
+	Reason                   string
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("config: %s=%q is invalid", e.Env, e.Value)
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg + "; allowed: " + e.Allowed + " (key " + e.Key + ")"
+}
+
+// ProfileNames lists the accepted APP_PROFILE values.
+func ProfileNames() []string { return profiles.Names() }
+
+func dur(d time.Duration) string { return d.String() }
+
+var errWant = errors.New("") // marker: the Allowed text says it all
+
+func parseInt(v string, min int) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, errWant
+	}
+	if n < min {
+		return 0, errWant
+	}
+	return n, nil
+}
+
+func parseDur(v string, allowZero bool) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < 0 || (!allowZero && d == 0) {
+		return 0, errWant
+	}
+	return d, nil
+}
+
+func parseBool(v string) (bool, error) {
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return false, errWant
+	}
+	return b, nil
+}
+
+func parseAddr(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return errWant
+	}
+	_ = host
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return errWant
+	}
+	return nil
+}
+
+func intSetting(key, env, meaning string, min int, def func(profiles.Settings) int, dst func(*Config) *int) Setting {
+	return Setting{
+		Key: key, Env: env, Meaning: meaning,
+		Allowed: fmt.Sprintf("a whole number ≥ %d", min),
+		Default: func(p profiles.Settings) string { return strconv.Itoa(def(p)) },
+		set: func(c *Config, v string) (err error) {
+			*dst(c), err = parseInt(v, min)
+			return err
+		},
+	}
+}
+
+func durSetting(key, env, meaning string, def func(profiles.Settings) time.Duration, dst func(*Config) *time.Duration) Setting {
+	return Setting{
+		Key: key, Env: env, Meaning: meaning,
+		Allowed: "a positive Go duration such as 500ms, 30s, 5m",
+		Default: func(p profiles.Settings) string { return dur(def(p)) },
+		set: func(c *Config, v string) (err error) {
+			*dst(c), err = parseDur(v, false)
+			return err
+		},
+	}
+}
+
+// Settings is the table of every configuration key, in documentation order.
+func Settings() []Setting {
+	return []Setting{
+		{Key: "app.profile", Env: "APP_PROFILE", Fallback: "api",
+			Meaning: "Performance preset that sets the defaults of the pool, timeout, memory and optimizer settings below; explicit values override it.",
+			Allowed: "one of " + strings.Join(profiles.Names(), ", "),
+			set: func(c *Config, v string) error {
+				if _, ok := profiles.Get(v); !ok {
+					return errWant
+				}
+				c.Profile = v
+				return nil
+			}},
+		{Key: "http.addr", Env: "HTTP_ADDR", Fallback: "127.0.0.1:8080",
+			Meaning: "Address the API listens on (use :8080 or 0.0.0.0:8080 in a container; port 0 picks a free one).",
+			Allowed: "host:port with a port 0–65535",
+			set: func(c *Config, v string) error {
+				if err := parseAddr(v); err != nil {
+					return err
+				}
+				c.HTTP.Addr = v
+				return nil
+			}},
+		durSetting("http.shutdown_timeout", "HTTP_SHUTDOWN_TIMEOUT",
+			"How long a stopping server lets in-flight requests finish before closing their connections.",
+			func(profiles.Settings) time.Duration { return 15 * time.Second },
+			func(c *Config) *time.Duration { return &c.HTTP.ShutdownTimeout }),
+		{Key: "http.max_body_bytes", Env: "HTTP_MAX_BODY_BYTES", Fallback: strconv.Itoa(1 << 20),
+			Meaning: "Largest request body accepted; larger ones get 413.",
+			Allowed: "a whole number ≥ 1024",
+			set: func(c *Config, v string) error {
+				n, err := parseInt(v, 1024)
+				c.HTTP.MaxBodyBytes = int64(n)
+				return err
+			}},
+		{Key: "http.cors_allowed_origins", Env: "CORS_ALLOWED_ORIGINS", Fallback: "",
+			Meaning: "Comma-separated origins a browser front end may call the API from (for example http://localhost:3000); * allows any; empty sends no CORS headers.",
+			Allowed: "*, or a comma-separated list of http(s)://host[:port] origins",
+			set: func(c *Config, v string) error {
+				c.HTTP.CORSAllowedOrigins = nil
+				for _, o := range strings.Split(v, ",") {
+					o = strings.TrimSpace(o)
+					if o == "" {
+						continue
+					}
+					if o != "*" {
+						u, err := url.Parse(o)
+						if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+							return errWant
+						}
+					}
+					c.HTTP.CORSAllowedOrigins = append(c.HTTP.CORSAllowedOrigins, o)
+				}
+				return nil
+			}},
+		{Key: "admin.addr", Env: "ADMIN_ADDR", Fallback: "127.0.0.1:9090",
+			Meaning: "Address of the admin listener (/metrics, /debug/pprof, /debug/perf); empty turns it off.",
+			Allowed: "host:port, or empty",
+			set: func(c *Config, v string) error {
+				if v != "" {
+					if err := parseAddr(v); err != nil {
+						return err
+					}
+				}
+				c.AdminAddr = v
+				return nil
+			}},
+		{Key: "database.url", Env: "DATABASE_URL", Fallback: "",
+			Meaning: "Database to use: postgres://… for PostgreSQL; sqlite://PATH or file:PATH for SQLite; empty for the embedded SQLite at " + data.DefaultSQLitePath + ".",
+			Allowed: "postgres://user@host:port/db?…, sqlite://PATH, file:PATH, or empty",
+			set: func(c *Config, v string) error {
+				if _, err := data.ParseURL(v, 0); err != nil {
+					return &Error{Reason: err.Error()}
+				}
+				c.Database.URL = v
+				return nil
+			}},
+		intSetting("database.max_open_conns", "DATABASE_MAX_OPEN_CONNS",
+			"Most open database connections per process (0: 4 for SQLite, unlimited for PostgreSQL — set it there).", 0,
+			func(profiles.Settings) int { return 0 },
+			func(c *Config) *int { return &c.Database.MaxOpenConns }),
+		{Key: "database.auto_migrate", Env: "DATABASE_AUTO_MIGRATE", Fallback: "auto",
+			Meaning: "Run pending migrations when `serve` starts: auto does so on SQLite only (PostgreSQL deployments run `migrate up` once).",
+			Allowed: "auto, true or false",
+			set: func(c *Config, v string) error {
+				switch v {
+				case "auto", "true", "false":
+					c.Database.AutoMigrate = v
+					return nil
+				}
+				return errWant
+			}},
+		{Key: "redis.url", Env: "REDIS_URL", Fallback: "",
+			Meaning: "Redis for the shared cache (redis://host:port/db); empty uses the in-process memory cache.",
+			Allowed: "redis://… or rediss://…, or empty",
+			set: func(c *Config, v string) error {
+				if v != "" {
+					u, err := url.Parse(v)
+					if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+						return errWant
+					}
+				}
+				c.RedisURL = v
+				return nil
+			}},
+		{Key: "log.level", Env: "LOG_LEVEL", Fallback: "info",
+			Meaning: "Lowest level logged.", Allowed: "debug, info, warn or error",
+			set: func(c *Config, v string) error {
+				switch strings.ToLower(v) {
+				case "debug":
+					c.Log.Level = slog.LevelDebug
+				case "info":
+					c.Log.Level = slog.LevelInfo
+				case "warn", "warning":
+					c.Log.Level = slog.LevelWarn
+				case "error":
+					c.Log.Level = slog.LevelError
+				default:
+					return errWant
+				}
+				return nil
+			}},
+		{Key: "log.format", Env: "LOG_FORMAT", Fallback: "text",
+			Meaning: "Log line format: text for people, json for log collectors.", Allowed: "text or json",
+			set: func(c *Config, v string) error {
+				if v != "text" && v != "json" {
+					return errWant
+				}
+				c.Log.Format = v
+				return nil
+			}},
+		{Key: "jwt.secret", Env: "JWT_SECRET", Fallback: "",
+			Meaning: "Key that signs login tokens (HS256). Empty: a random key is generated once and kept in var/jwt.key, so tokens survive restarts of the embedded default. Set it (the same on every instance) in production.",
+			Allowed: "empty, or at least 32 characters",
+			set: func(c *Config, v string) error {
+				if v != "" && len(v) < 32 {
+					return &Error{Reason: fmt.Sprintf("%d characters is too short to sign tokens safely", len(v))}
+				}
+				c.Auth.JWTSecret = v
+				return nil
+			}},
+		durSetting("jwt.ttl", "JWT_TTL", "How long a login token stays valid.",
+			func(profiles.Settings) time.Duration { return 72 * time.Hour },
+			func(c *Config) *time.Duration { return &c.Auth.TokenTTL }),
+
+		intSetting("goroutine.min_workers", "GOROUTINE_MIN_WORKERS",
+			"Workers the goroutine pool keeps running even when idle.", 1,
+			func(p profiles.Settings) int { return p.MinWorkers },
+			func(c *Config) *int { return &c.Pool.MinWorkers }),
+		intSetting("goroutine.max_workers", "GOROUTINE_MAX_WORKERS",
+			"Most workers the pool (and the optimizer) may run; must be ≥ GOROUTINE_MIN_WORKERS.", 1,
+			func(p profiles.Settings) int { return p.MaxWorkers },
+			func(c *Config) *int { return &c.Pool.MaxWorkers }),
+		intSetting("goroutine.queue_size", "GOROUTINE_QUEUE_SIZE",
+			"Tasks that may wait in the pool's global queue before submitters are pushed back.", 1,
+			func(p profiles.Settings) int { return p.QueueSize },
+			func(c *Config) *int { return &c.Pool.QueueSize }),
+		durSetting("goroutine.idle_timeout", "GOROUTINE_IDLE_TIMEOUT",
+			"How long a worker above the minimum may stay idle before it exits.",
+			func(p profiles.Settings) time.Duration { return p.IdleTimeout },
+			func(c *Config) *time.Duration { return &c.Pool.IdleTimeout }),
+		durSetting("context.default_timeout", "CONTEXT_DEFAULT_TIMEOUT",
+			"Deadline given to a request (and to event listeners) when the caller set none.",
+			func(p profiles.Settings) time.Duration { return p.ContextDefaultTimeout },
+			func(c *Config) *time.Duration { return &c.Context.DefaultTimeout }),
+		durSetting("context.max_timeout", "CONTEXT_MAX_TIMEOUT",
+			"Cap on any deadline a caller asks for; must be ≥ CONTEXT_DEFAULT_TIMEOUT.",
+			func(p profiles.Settings) time.Duration { return p.ContextMaxTimeout },
+			func(c *Config) *time.Duration { return &c.Context.MaxTimeout }),
+		{Key: "context.enable_deadline", Env: "CONTEXT_ENABLE_DEADLINE",
+			Meaning: "Add the default deadline only where the caller's context has none (false: never add one).",
+			Allowed: "true or false",
+			Default: func(p profiles.Settings) string { return strconv.FormatBool(p.ContextEnableDeadline) },
+			set: func(c *Config, v string) (err error) {
+				c.Context.EnableDeadline, err = parseBool(v)
+				return err
+			}},
+		intSetting("memory.pool_size", "MEMORY_POOL_SIZE",
+			"Idle objects each memory pool keeps for reuse.", 0,
+			func(p profiles.Settings) int { return p.MemoryPoolSize },
+			func(c *Config) *int { return &c.Memory.PoolSize }),
+		intSetting("memory.slab_size", "MEMORY_SLAB_SIZE",
+			"Bytes in one slab of the slab allocator.", 1024,
+			func(p profiles.Settings) int { return p.MemorySlabSize },
+			func(c *Config) *int { return &c.Memory.SlabSize }),
+		durSetting("memory.cleanup_interval", "MEMORY_CLEANUP_INTERVAL",
+			"How often idle pooled memory beyond MEMORY_POOL_SIZE is released.",
+			func(p profiles.Settings) time.Duration { return p.MemoryCleanupInterval },
+			func(c *Config) *time.Duration { return &c.Memory.CleanupInterval }),
+		durSetting("profile.sampling_interval", "PROFILE_SAMPLING_INTERVAL",
+			"How often the runtime optimizer reads runtime metrics.",
+			func(p profiles.Settings) time.Duration { return p.ProfileSamplingInterval },
+			func(c *Config) *time.Duration { return &c.Optimizer.SamplingInterval }),
+		durSetting("profile.optimization_interval", "PROFILE_OPTIMIZATION_INTERVAL",
+			"Window in which the optimizer may act at most PROFILE_MAX_OPTIMIZATIONS times.",
+			func(p profiles.Settings) time.Duration { return p.ProfileOptimizationInterval },
+			func(c *Config) *time.Duration { return &c.Optimizer.OptimizationInterval }),
+		intSetting("profile.max_optimizations", "PROFILE_MAX_OPTIMIZATIONS",
+			"Most optimizer actions per interval (0 turns the optimizer's actions off; it still measures).", 0,
+			func(p profiles.Settings) int { return p.ProfileMaxOptimizations },
+			func(c *Config) *int { return &c.Optimizer.MaxOptimizations }),
+	}
+}
+
+// Load builds the configuration from args (flags, including --config FILE) and getenv.
+// defaultProfile is the app's own preset when APP_PROFILE is not given. Flags are named after
+// the keys: --http.addr=:9000. It returns the remaining positional arguments (subcommands).
+// extraFlags lets a subcommand add flags of its own (seed --users N) to the same parse.
+func Load(args []string, getenv func(string) string, defaultProfile string, extraFlags ...func(*flag.FlagSet)) (*Config, []string, error) {
+	settings := Settings()
+	fs := flag.NewFlagSet("brisk", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, add := range extraFlags {
+		add(fs)
+	}
+	configFile := fs.String("config", "", "YAML configuration file")
+	flagVals := map[string]*string{}
+	for _, s := range settings {
+		flagVals[s.Key] = fs.String(s.Key, "", s.Meaning)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, fmt.Errorf("config: %w (flags are --config FILE and --KEY=VALUE for the keys in docs/configuration.md)", err)
+	}
+
+	// Explicit values, lowest precedence first: file, environment, flags.
+	explicit := koanf.New(".")
+	if *configFile != "" {
+		if err := explicit.Load(file.Provider(*configFile), yaml.Parser()); err != nil {
+			return nil, nil, fmt.Errorf("config: --config %s: %w", *configFile, err)
+		}
+	}
+	env := map[string]any{}
+	for _, s := range settings {
+		if v, ok := lookup(getenv, s.Env); ok {
+			env[s.Key] = v
+		}
+	}
+	if err := explicit.Load(confmap.Provider(env, "."), nil); err != nil {
+		return nil, nil, fmt.Errorf("config: environment: %w", err)
+	}
+	given := map[string]any{}
+	fs.Visit(func(f *flag.Flag) {
+		if _, ours := flagVals[f.Name]; ours {
+			given[f.Name] = *flagVals[f.Name]
+		}
+	})
+	if err := explicit.Load(confmap.Provider(given, "."), nil); err != nil {
+		return nil, nil, fmt.Errorf("config: flags: %w", err)
+	}
+
+	profile := defaultProfile
+	if explicit.Exists("app.profile") {
+		profile = fmt.Sprint(explicit.Get("app.profile"))
+	}
+	c := &Config{}
+	// The profile itself is checked first: every other default depends on it.
+	if err := apply(c, settings[0], profile); err != nil {
+		return nil, nil, err
+	}
+	for _, s := range settings[1:] {
+		v := s.DefaultFor(profile)
+		if explicit.Exists(s.Key) {
+			v = fmt.Sprint(explicit.Get(s.Key))
+		}
+		if err := apply(c, s, v); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := crossCheck(c); err != nil {
+		return nil, nil, err
+	}
+	return c, fs.Args(), nil
+}
+
+// lookup treats an empty variable as set only for keys whose empty value means something
+// (DATABASE_URL="" is the embedded default either way), so `FOO= cmd` never sets a number to "".
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+func apply(c *Config, s Setting, v string) error {
+	err := s.set(c, v)
+	if err == nil {
+		return nil
+	}
+	e := &Error{Env: s.Env, Key: s.Key, Value: v, Allowed: s.Allowed}
+	var ce *Error
+	if errors.As(err, &ce) {
+		e.Reason = ce.Reason
+	}
+	return e
+}
+
+func crossCheck(c *Config) error {
+	if c.Pool.MinWorkers > c.Pool.MaxWorkers {
+		return &Error{Env: "GOROUTINE_MIN_WORKERS", Key: "goroutine.min_workers", Value: strconv.Itoa(c.Pool.MinWorkers),
+			Allowed: fmt.Sprintf("at most GOROUTINE_MAX_WORKERS (%d)", c.Pool.MaxWorkers),
+			Reason:  "the minimum exceeds the maximum"}
+	}
+	if c.Context.DefaultTimeout > c.Context.MaxTimeout {
+		return &Error{Env: "CONTEXT_DEFAULT_TIMEOUT", Key: "context.default_timeout", Value: c.Context.DefaultTimeout.String(),
+			Allowed: fmt.Sprintf("at most CONTEXT_MAX_TIMEOUT (%s)", c.Context.MaxTimeout),
+			Reason:  "the default deadline exceeds the cap"}
+	}
+	return nil
+}
+
+// Markdown renders the reference table of docs/configuration.md from the Settings table.
+func Markdown() string {
+	names := profiles.Names()
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("| Variable | Key / flag | Default (" + strings.Join(names, " / ") + ") | Allowed | Meaning |\n|---|---|---|---|---|\n")
+	for _, s := range Settings() {
+		var defs []string
+		for _, n := range names {
+			defs = append(defs, "`"+s.DefaultFor(n)+"`")
+		}
+		def := strings.Join(defs, " / ")
+		if allSame(defs) {
+			def = defs[0]
+		}
+		if s.Default == nil {
+			def = "`" + s.Fallback + "`"
+			if s.Fallback == "" {
+				def = "(empty)"
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", s.Env, s.Key, def, s.Allowed, strings.ReplaceAll(s.Meaning, "|", "\\|"))
+	}
+	return b.String()
+}
+
+func allSame(xs []string) bool {
+	for _, x := range xs {
+		if x != xs[0] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,184 @@
+package config_test
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brisk-go/brisk/libs/config"
+	"github.com/brisk-go/brisk/libs/perfcore/profiles"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaultsFollowTheProfile(t *testing.T) {
+	t.Parallel()
+	for _, name := range profiles.Names() {
+		p, _ := profiles.Get(name)
+		c, _, err := config.Load(nil, env(map[string]string{"APP_PROFILE": name}), "api")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if c.Profile != name || c.Pool.MinWorkers != p.MinWorkers || c.Pool.MaxWorkers != p.MaxWorkers ||
+			c.Pool.QueueSize != p.QueueSize || c.Context.DefaultTimeout != p.ContextDefaultTimeout ||
+			c.Memory.SlabSize != p.MemorySlabSize || c.Optimizer.MaxOptimizations != p.ProfileMaxOptimizations {
+			t.Errorf("%s: config %+v does not carry the profile's defaults %+v", name, c, p)
+		}
+	}
+	c, _, err := config.Load(nil, env(nil), "background")
+	if err != nil || c.Profile != "background" {
+		t.Fatalf("app default profile not applied: %v %v", c, err)
+	}
+	if c.HTTP.Addr != "127.0.0.1:8080" || c.Database.URL != "" || c.Log.Format != "text" {
+		t.Errorf("fixed defaults wrong: %+v", c)
+	}
+}
+
+func TestPrecedenceFileEnvFlags(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "brisk.yaml")
+	yaml := "app:\n  profile: web\ngoroutine:\n  min_workers: 5\n  max_workers: 50\n  queue_size: 77\nhttp:\n  addr: 127.0.0.1:7000\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, rest, err := config.Load(
+		[]string{"--config", path, "--goroutine.max_workers=40", "serve", "extra"},
+		env(map[string]string{"GOROUTINE_MAX_WORKERS": "45", "GOROUTINE_QUEUE_SIZE": "88"}), "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, _ := profiles.Get("web")
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"profile from file", c.Profile, "web"},
+		{"file over profile", c.Pool.MinWorkers, 5},
+		{"env over file", c.Pool.QueueSize, 88},
+		{"flag over env", c.Pool.MaxWorkers, 40},
+		{"file addr", c.HTTP.Addr, "127.0.0.1:7000"},
+		{"profile default kept", c.Pool.IdleTimeout, web.IdleTimeout},
+		{"positional args", strings.Join(rest, " "), "serve extra"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s: got %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestInvalidValuesNameTheVariable(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		env     map[string]string
+		wantEnv string
+	}{
+		{map[string]string{"HTTP_ADDR": "nonsense"}, "HTTP_ADDR"},
+		{map[string]string{"GOROUTINE_MIN_WORKERS": "-1"}, "GOROUTINE_MIN_WORKERS"},
+		{map[string]string{"GOROUTINE_MIN_WORKERS": "many"}, "GOROUTINE_MIN_WORKERS"},
+		{map[string]string{"GOROUTINE_MIN_WORKERS": "9", "GOROUTINE_MAX_WORKERS": "3"}, "GOROUTINE_MIN_WORKERS"},
+		{map[string]string{"APP_PROFILE": "turbo"}, "APP_PROFILE"},
+		{map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{map[string]string{"DATABASE_URL": "postgres://"}, "DATABASE_URL"},
+		{map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL"},
+		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT"},
+		{map[string]string{"GOROUTINE_IDLE_TIMEOUT": "10"}, "GOROUTINE_IDLE_TIMEOUT"},
+		{map[string]string{"CONTEXT_DEFAULT_TIMEOUT": "1m", "CONTEXT_MAX_TIMEOUT": "10s"}, "CONTEXT_DEFAULT_TIMEOUT"},
+		{map[string]string{"CONTEXT_ENABLE_DEADLINE": "maybe"}, "CONTEXT_ENABLE_DEADLINE"},
+		{map[string]string{"JWT_SECRET": "short"}, "JWT_SECRET"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "localhost:3000"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"DATABASE_AUTO_MIGRATE": "sometimes"}, "DATABASE_AUTO_MIGRATE"},
+		{map[string]string{"HTTP_MAX_BODY_BYTES": "10"}, "HTTP_MAX_BODY_BYTES"},
+	}
+	for _, tc := range cases {
+		_, _, err := config.Load(nil, env(tc.env), "api")
+		var ce *config.Error
+		if !errors.As(err, &ce) {
+			t.Errorf("%v: want *config.Error, got %v", tc.env, err)
+			continue
+		}
+		msg := err.Error()
+		if ce.Env != tc.wantEnv || !strings.Contains(msg, tc.wantEnv) || !strings.Contains(msg, "allowed") ||
+			strings.Contains(msg, "\n") || !strings.Contains(msg, ce.Value) {
+			t.Errorf("%v: message %q must name %s, the value and what is allowed, on one line", tc.env, msg, tc.wantEnv)
+		}
+	}
+}
+
+func TestValidValues(t *testing.T) {
+	t.Parallel()
+	c, _, err := config.Load(nil, env(map[string]string{
+		"DATABASE_URL":          "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+		"REDIS_URL":             "redis://127.0.0.1:6379/0",
+		"CORS_ALLOWED_ORIGINS":  "http://localhost:3000, https://app.example.com",
+		"LOG_LEVEL":             "debug",
+		"CONTEXT_MAX_TIMEOUT":   "1m",
+		"GOROUTINE_MAX_WORKERS": "1000",
+		"JWT_SECRET":            strings.Repeat("k", 32),
+		"HTTP_ADDR":             ":0",
+	}), "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.HTTP.CORSAllowedOrigins) != 2 || c.Context.MaxTimeout != time.Minute || c.Pool.MaxWorkers != 1000 {
+		t.Errorf("values not applied: %+v", c)
+	}
+	if c.MigrateOnStart() {
+		t.Error("auto migration must stay off for PostgreSQL")
+	}
+	c2, _, _ := config.Load(nil, env(nil), "api")
+	if !c2.MigrateOnStart() {
+		t.Error("auto migration must be on for the embedded SQLite")
+	}
+}
+
+func TestUnknownFlagIsAnError(t *testing.T) {
+	t.Parallel()
+	if _, _, err := config.Load([]string{"--no-such-flag=1"}, env(nil), "api"); err == nil {
+		t.Fatal("want an error for an unknown flag")
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite docs/configuration.md's generated table")
+
+const (
+	beginMarker = "<!-- BEGIN GENERATED: go test ./libs/config -update -->\n"
+	endMarker   = "<!-- END GENERATED -->"
+)
+
+// TestDocsListEveryKey fails when docs/configuration.md is missing a key or its table is stale.
+func TestDocsListEveryKey(t *testing.T) {
+	path := filepath.Join("..", "..", "docs", "configuration.md")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(raw)
+	start, end := strings.Index(doc, beginMarker), strings.Index(doc, endMarker)
+	if start < 0 || end < start {
+		t.Fatalf("%s: generated-table markers missing", path)
+	}
+	want := config.Markdown()
+	if *update {
+		doc = doc[:start+len(beginMarker)] + want + doc[end:]
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if got := doc[start+len(beginMarker) : end]; got != want {
+		t.Errorf("%s is stale: run `go test ./libs/config -update`", path)
+	}
+	for _, s := range config.Settings() {
+		if !strings.Contains(doc, "`"+s.Env+"`") {
+			t.Errorf("%s does not document %s", path, s.Env)
+		}
+	}
+}

@@ -1,0 +1,257 @@
+// Package data opens Brisk's database and runs its migrations. The same code paths serve
+// PostgreSQL (production, through pgx) and SQLite (the embedded default, through the pure-Go
+// modernc driver): the URL picks the driver, nothing else changes.
+//
+// Repositories, the cache and the job queue live in sub-packages; this package only knows how to
+// reach a database and keep its schema current.
+package data
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/extra/bunotel"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/brisk-go/brisk/migrations"
+)
+
+// DefaultSQLitePath is where the embedded default keeps its database when DATABASE_URL is empty.
+const DefaultSQLitePath = "var/brisk.db"
+
+// Target is a parsed DATABASE_URL: which dialect, which database/sql driver, and its DSN.
+type Target struct {
+	Dialect string // migrations.Postgres or migrations.SQLite
+	Driver  string // database/sql driver name
+	DSN     string
+	Path    string // SQLite only: the file
+}
+
+// ParseURL understands postgres://, postgresql://, sqlite://PATH, file:PATH, and "" (SQLite at
+// DefaultSQLitePath). The error names what is accepted, for the config validator to show.
+func ParseURL(raw string, busyTimeout time.Duration) (Target, error) {
+	if busyTimeout <= 0 {
+		busyTimeout = 5 * time.Second
+	}
+	switch {
+	case raw == "":
+		return sqliteTarget(DefaultSQLitePath, busyTimeout), nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil {
+			return Target{}, fmt.Errorf("unparsable PostgreSQL URL: %w", err)
+		}
+		if u.Host == "" {
+			return Target{}, errors.New("PostgreSQL URL has no host")
+		}
+		return Target{Dialect: migrations.Postgres, Driver: "pgx", DSN: raw}, nil
+	case strings.HasPrefix(raw, "sqlite://"):
+		path := strings.TrimPrefix(raw, "sqlite://")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if path == "" {
+			return Target{}, errors.New("sqlite:// URL has no file path")
+		}
+		return sqliteTarget(path, busyTimeout), nil
+	case strings.HasPrefix(raw, "file:"):
+		path := strings.TrimPrefix(raw, "file:")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if path == "" {
+			return Target{}, errors.New("file: URL has no file path")
+		}
+		return sqliteTarget(path, busyTimeout), nil
+	default:
+		return Target{}, errors.New("want postgres://…, sqlite://PATH, file:PATH or empty for the embedded SQLite")
+	}
+}
+
+func sqliteTarget(path string, busy time.Duration) Target {
+	// WAL lets readers run beside the single writer; immediate transactions take the write lock
+	// up front so two writers queue on the busy timeout instead of failing with SQLITE_BUSY on
+	// lock upgrade; foreign keys are off by default in SQLite.
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return Target{Dialect: migrations.SQLite, Driver: "sqlite", DSN: "file:" + path + "?" + q.Encode(), Path: path}
+}
+
+// Options configures Open.
+type Options struct {
+	URL             string
+	MaxOpenConns    int           // 0: driver default (PostgreSQL 4×GOMAXPROCS-ish via config, SQLite 4)
+	MaxIdleConns    int           // 0: same as MaxOpenConns
+	ConnMaxLifetime time.Duration // 0: forever
+	ConnMaxIdleTime time.Duration // 0: forever
+	BusyTimeout     time.Duration // SQLite: how long a writer waits for the lock (default 5s)
+	// Tracing adds the OpenTelemetry query hook (spans and query-duration metrics per query).
+	Tracing bool
+}
+
+// OpenSQL opens a database/sql pool for target, creating the SQLite file's directory if needed.
+func OpenSQL(t Target) (*sql.DB, error) {
+	if t.Dialect == migrations.SQLite {
+		if dir := filepath.Dir(t.Path); dir != "" && dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("data: create directory for %s: %w", t.Path, err)
+			}
+		}
+	}
+	db, err := sql.Open(t.Driver, t.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("data: open %s: %w", t.Dialect, err)
+	}
+	return db, nil
+}
+
+// Open connects to the database named by opts.URL and checks that it answers.
+func Open(ctx context.Context, opts Options) (*bun.DB, error) {
+	t, err := ParseURL(opts.URL, opts.BusyTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("data: DATABASE_URL: %w", err)
+	}
+	sqldb, err := OpenSQL(t)
+	if err != nil {
+		return nil, err
+	}
+	maxOpen := opts.MaxOpenConns
+	if maxOpen <= 0 && t.Dialect == migrations.SQLite {
+		maxOpen = 4
+	}
+	if maxOpen > 0 {
+		sqldb.SetMaxOpenConns(maxOpen)
+		idle := opts.MaxIdleConns
+		if idle <= 0 {
+			idle = maxOpen
+		}
+		sqldb.SetMaxIdleConns(idle)
+	}
+	sqldb.SetConnMaxLifetime(opts.ConnMaxLifetime)
+	sqldb.SetConnMaxIdleTime(opts.ConnMaxIdleTime)
+
+	var db *bun.DB
+	if t.Dialect == migrations.Postgres {
+		db = bun.NewDB(sqldb, pgdialect.New())
+	} else {
+		db = bun.NewDB(sqldb, sqlitedialect.New())
+	}
+	if opts.Tracing {
+		// bun v1.3: WithQueryHook returns a copy that carries the hook.
+		db = db.WithQueryHook(bunotel.NewQueryHook(bunotel.WithFormattedQueries(true)))
+	}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("data: reach %s database: %w", t.Dialect, err)
+	}
+	return db, nil
+}
+
+// Dialect reports migrations.Postgres or migrations.SQLite for an open database.
+func Dialect(db bun.IDB) string {
+	if db.Dialect().Name().String() == "pg" {
+		return migrations.Postgres
+	}
+	return migrations.SQLite
+}
+
+// NewMigrator opens a connection pool of its own for the database at rawURL (golang-migrate
+// closes the pool it is given) and returns a Migrator over it. Close it when done.
+func NewMigrator(rawURL string, busyTimeout time.Duration) (*migrations.Migrator, error) {
+	t, err := ParseURL(rawURL, busyTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("data: DATABASE_URL: %w", err)
+	}
+	sqldb, err := OpenSQL(t)
+	if err != nil {
+		return nil, err
+	}
+	sqldb.SetMaxOpenConns(1)
+	m, err := migrations.New(t.Dialect, sqldb)
+	if err != nil {
+		_ = sqldb.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// MigrateUp applies every pending migration to the database at rawURL.
+func MigrateUp(ctx context.Context, rawURL string, busyTimeout time.Duration) error {
+	m, err := NewMigrator(rawURL, busyTimeout)
+	if err != nil {
+		return err
+	}
+	upErr := m.Up(ctx)
+	return errors.Join(upErr, m.Close())
+}
+
+// SchemaStatus compares a database's applied migration version with the embedded latest one.
+type SchemaStatus struct {
+	Dialect string
+	Version uint // applied; 0 when never migrated
+	Latest  uint // highest embedded version
+	Dirty   bool // the last migration failed halfway
+}
+
+// UpToDate reports whether no migration is pending and none failed halfway.
+func (s SchemaStatus) UpToDate() bool { return !s.Dirty && s.Version == s.Latest }
+
+// String describes the state for /readyz and `migrate status`.
+func (s SchemaStatus) String() string {
+	switch {
+	case s.Dirty:
+		return fmt.Sprintf("%s schema dirty at version %d: fix it, then `migrate force %d`", s.Dialect, s.Version, s.Version)
+	case s.Version < s.Latest:
+		return fmt.Sprintf("%s schema at version %d, %d pending (latest %d)", s.Dialect, s.Version, s.Latest-s.Version, s.Latest)
+	case s.Version > s.Latest:
+		return fmt.Sprintf("%s schema at version %d, newer than this build (latest %d)", s.Dialect, s.Version, s.Latest)
+	default:
+		return fmt.Sprintf("%s schema at version %d (latest)", s.Dialect, s.Version)
+	}
+}
+
+// CheckSchema reads the applied version straight from golang-migrate's bookkeeping table: one
+// cheap query, fit for a readiness probe.
+func CheckSchema(ctx context.Context, db bun.IDB) (SchemaStatus, error) {
+	dialect := Dialect(db)
+	st := SchemaStatus{Dialect: dialect}
+	latest, err := migrations.Latest(dialect)
+	if err != nil {
+		return st, err
+	}
+	st.Latest = latest
+	var rows []struct {
+		Version int64 `bun:"version"`
+		Dirty   bool  `bun:"dirty"`
+	}
+	if err := db.NewRaw("SELECT version, dirty FROM schema_migrations").Scan(ctx, &rows); err != nil {
+		if isMissingTable(err) {
+			return st, nil
+		}
+		return st, fmt.Errorf("data: read schema version: %w", err)
+	}
+	if len(rows) > 0 {
+		st.Version, st.Dirty = uint(rows[0].Version), rows[0].Dirty
+	}
+	return st, nil
+}
+
+func isMissingTable(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "no such table") || strings.Contains(msg, "does not exist")
+}
