@@ -17,7 +17,10 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the "pgx" database/sql driver
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -112,6 +115,20 @@ func OpenSQL(t Target) (*sql.DB, error) {
 				return nil, fmt.Errorf("data: create directory for %s: %w", t.Path, err)
 			}
 		}
+	}
+	if t.Dialect == migrations.Postgres {
+		cfg, err := pgx.ParseConfig(t.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("data: parse PostgreSQL URL: %w", err)
+		}
+		// On a cancelled context pgx by default breaks the connection off with a socket
+		// deadline, and the pool has to dial a new one. A cancel request stops the query on the
+		// server and keeps the connection usable; the deadline stays as the fallback for a
+		// server that does not answer it.
+		cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
+		}
+		return stdlib.OpenDB(*cfg), nil
 	}
 	db, err := sql.Open(t.Driver, t.DSN)
 	if err != nil {
