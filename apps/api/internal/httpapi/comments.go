@@ -1,0 +1,63 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/brisk-go/brisk/apps/api/internal/apperr"
+)
+
+type commentEnvelope struct {
+	Comment commentJSON `json:"comment"`
+}
+
+type commentsEnvelope struct {
+	Comments []commentJSON `json:"comments"`
+}
+
+func (h *handlers) listComments(c *gin.Context) {
+	views, err := h.comments.List(c.Request.Context(), c.Param("slug"), viewer(c))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	out := commentsEnvelope{Comments: make([]commentJSON, len(views))}
+	for i := range views {
+		out.Comments[i] = commentOf(&views[i])
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) addComment(c *gin.Context) {
+	var req struct {
+		Comment struct {
+			Body string `json:"body"`
+		} `json:"comment"`
+	}
+	if err := decode(c, &req); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	v, err := h.comments.Add(c.Request.Context(), viewer(c), c.Param("slug"), req.Comment.Body)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	// The spec answers 200 here, not 201.
+	c.JSON(http.StatusOK, commentEnvelope{Comment: commentOf(v)})
+}
+
+func (h *handlers) deleteComment(c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		_ = c.Error(apperr.New(apperr.Invalid, "id", "must be a positive integer"))
+		return
+	}
+	if err := h.comments.Delete(c.Request.Context(), viewer(c), c.Param("slug"), id); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

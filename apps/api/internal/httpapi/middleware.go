@@ -1,0 +1,186 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/brisk-go/brisk/apps/api/internal/apperr"
+)
+
+var statusOf = map[apperr.Code]int{
+	apperr.Internal:     http.StatusInternalServerError,
+	apperr.Malformed:    http.StatusBadRequest,
+	apperr.Unauthorized: http.StatusUnauthorized,
+	apperr.Forbidden:    http.StatusForbidden,
+	apperr.NotFound:     http.StatusNotFound,
+	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
+	apperr.Invalid:      http.StatusUnprocessableEntity,
+}
+
+type errorBody struct {
+	Errors map[string][]string `json:"errors"`
+}
+
+func writeError(c *gin.Context, status int, fields map[string][]string) {
+	c.AbortWithStatusJSON(status, errorBody{Errors: fields})
+}
+
+// renderErrors answers the last error a handler recorded with c.Error.
+func renderErrors(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if len(c.Errors) == 0 || c.Writer.Written() {
+			return
+		}
+		err := c.Errors.Last().Err
+		e, ok := apperr.As(err)
+		if !ok || e.Code == apperr.Internal {
+			if errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil {
+				// The client went away or the deadline passed: nothing useful to log.
+				writeError(c, http.StatusServiceUnavailable, map[string][]string{"request": {"was cancelled"}})
+				return
+			}
+			log.ErrorContext(c.Request.Context(), "request failed",
+				"method", c.Request.Method, "path", c.FullPath(), "err", err)
+			writeError(c, http.StatusInternalServerError, map[string][]string{"server": {"internal error"}})
+			return
+		}
+		writeError(c, statusOf[e.Code], e.Fields)
+	}
+}
+
+// recovery turns a panic into a logged 500, so one bad request cannot take the process down.
+func recovery(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			log.ErrorContext(c.Request.Context(), "panic serving request",
+				"method", c.Request.Method, "path", c.Request.URL.Path, "panic", fmt.Sprint(r))
+			if !c.Writer.Written() {
+				writeError(c, http.StatusInternalServerError, map[string][]string{"server": {"internal error"}})
+			}
+		}()
+		c.Next()
+	}
+}
+
+// cors lets browsers on the allowed origins call the API. Preflight requests are answered
+// here, before routing, so no OPTIONS route is needed.
+func cors(allowed []string) gin.HandlerFunc {
+	anyOrigin := slices.Contains(allowed, "*")
+	return func(c *gin.Context) {
+		origin := c.GetHeader("Origin")
+		if origin == "" {
+			c.Next()
+			return
+		}
+		h := c.Writer.Header()
+		h.Add("Vary", "Origin")
+		if !anyOrigin && !slices.Contains(allowed, origin) {
+			c.Next()
+			return
+		}
+		h.Set("Access-Control-Allow-Origin", origin)
+		if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
+			h.Add("Vary", "Access-Control-Request-Method")
+			h.Add("Vary", "Access-Control-Request-Headers")
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Requested-With")
+			h.Set("Access-Control-Max-Age", "600")
+			c.AbortWithStatus(http.StatusNoContent)
+			return
+		}
+		c.Next()
+	}
+}
+
+// limitBody refuses bodies over max bytes: at once when Content-Length says so, otherwise
+// when the decoder reads past the limit.
+func limitBody(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > max {
+			writeError(c, http.StatusRequestEntityTooLarge, map[string][]string{"body": {fmt.Sprintf("is too large (maximum is %d bytes)", max)}})
+			return
+		}
+		if c.Request.Body != nil {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		}
+		c.Next()
+	}
+}
+
+// refuseNUL answers 400 for a path or query carrying a NUL character: no lookup could match
+// it, and the databases reject it in text.
+func refuseNUL(c *gin.Context) {
+	bad := strings.IndexByte(c.Request.URL.Path, 0) >= 0
+	for _, vs := range c.Request.URL.Query() {
+		for _, v := range vs {
+			bad = bad || strings.IndexByte(v, 0) >= 0
+		}
+	}
+	if bad {
+		writeError(c, http.StatusBadRequest, map[string][]string{"url": {"must not contain NUL characters"}})
+		return
+	}
+	c.Next()
+}
+
+const userIDKey = "brisk.userID"
+
+// bearer extracts the token from "Authorization: Token <jwt>" (the RealWorld scheme) or
+// "Bearer <jwt>".
+func bearer(c *gin.Context) (string, bool) {
+	h := c.GetHeader("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || (!strings.EqualFold(scheme, "Token") && !strings.EqualFold(scheme, "Bearer")) {
+		return "", true
+	}
+	return strings.TrimSpace(token), true
+}
+
+func (h *handlers) authenticate(c *gin.Context, required bool) {
+	token, present := bearer(c)
+	if !present {
+		if required {
+			writeError(c, http.StatusUnauthorized, map[string][]string{"token": {"is missing"}})
+			return
+		}
+		c.Next()
+		return
+	}
+	// A token that is sent must be valid even where none is needed: a client holding a bad
+	// one should learn so rather than silently see the anonymous view.
+	id, err := h.tokens.Verify(token)
+	if err != nil {
+		e, _ := apperr.As(err)
+		writeError(c, http.StatusUnauthorized, e.Fields)
+		return
+	}
+	c.Set(userIDKey, id)
+	c.Next()
+}
+
+func (h *handlers) requireUser(c *gin.Context)  { h.authenticate(c, true) }
+func (h *handlers) optionalUser(c *gin.Context) { h.authenticate(c, false) }
+
+// viewer is the authenticated user's id, or 0.
+func viewer(c *gin.Context) int64 {
+	id, _ := c.Get(userIDKey)
+	v, _ := id.(int64)
+	return v
+}

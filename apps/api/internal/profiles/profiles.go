@@ -1,0 +1,83 @@
+// Package profiles is the public side of users: reading a profile and following or
+// unfollowing its owner.
+package profiles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/brisk-go/brisk/apps/api/internal/apperr"
+	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/data/repository"
+)
+
+// Service owns the follow rules.
+type Service struct {
+	db      *bun.DB
+	users   conduit.Users
+	follows conduit.Follows
+	now     func() time.Time
+}
+
+// NewService returns the profile service. now is the clock (time.Now when nil).
+func NewService(db *bun.DB, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{db: db, now: now}
+}
+
+// Get returns username's profile as viewerID (0: anonymous) sees it.
+func (s *Service) Get(ctx context.Context, username string, viewerID int64) (*conduit.ProfileView, error) {
+	return s.profile(ctx, s.db, username, viewerID)
+}
+
+func (s *Service) profile(ctx context.Context, db bun.IDB, username string, viewerID int64) (*conduit.ProfileView, error) {
+	p, err := s.users.Profile(ctx, db, username, viewerID)
+	if errors.Is(err, repository.ErrNotFound) {
+		return nil, apperr.NotFoundf("profile")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get profile: %w", err)
+	}
+	return p, nil
+}
+
+// Follow makes viewerID follow username; following twice is not an error.
+func (s *Service) Follow(ctx context.Context, viewerID int64, username string) (*conduit.ProfileView, error) {
+	return s.setFollow(ctx, viewerID, username, true)
+}
+
+// Unfollow makes viewerID stop following username; unfollowing twice is not an error.
+func (s *Service) Unfollow(ctx context.Context, viewerID int64, username string) (*conduit.ProfileView, error) {
+	return s.setFollow(ctx, viewerID, username, false)
+}
+
+func (s *Service) setFollow(ctx context.Context, viewerID int64, username string, follow bool) (*conduit.ProfileView, error) {
+	var view *conduit.ProfileView
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		target, err := s.profile(ctx, tx, username, viewerID)
+		if err != nil {
+			return err
+		}
+		if target.ID == viewerID {
+			return apperr.New(apperr.Invalid, "username", "cannot follow yourself")
+		}
+		if follow {
+			err = s.follows.Add(ctx, tx, &conduit.Follow{FollowerID: viewerID, FolloweeID: target.ID, CreatedAt: s.now().UTC()})
+		} else {
+			err = s.follows.Remove(ctx, tx, viewerID, target.ID)
+		}
+		target.Following = follow
+		view = target
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("follow %q: %w", username, err)
+	}
+	return view, nil
+}
