@@ -1,0 +1,379 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
+)
+
+// outcome is what running a task amounted to, for the counters.
+type outcome uint8
+
+const (
+	outCompleted outcome = iota
+	outFailed
+	outCanceled
+)
+
+// runner is a queued task. Plain funcs (Go), futures (Submit) and batch
+// items (Map) implement it, so queuing one costs no allocation of its own.
+type runner interface {
+	// run executes the task on w (nil when a helper runs it outside a
+	// worker loop) and resolves it.
+	run(w *worker) outcome
+	// cancel resolves a task that will not run.
+	cancel(err error)
+}
+
+// funcTask is a Go task. A func value is pointer-shaped, so storing it in
+// the runner interface does not allocate.
+type funcTask func()
+
+func (f funcTask) run(w *worker) (out outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = outFailed
+			if w != nil {
+				w.p.cfg.Logger.Error("pool: task panicked", "pool", w.p.cfg.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			}
+		}
+	}()
+	f()
+	return outCompleted
+}
+
+func (f funcTask) cancel(error) {}
+
+// worker is one goroutine of the pool. Its counters are private to its
+// goroutine and published to pub now and then, so that counting costs no
+// shared cache line on the hot path.
+type worker struct {
+	p     *Pool
+	slot  int
+	wake  chan struct{}
+	timer Timer
+	local deque
+
+	ops                                 uint64
+	wakes, armedAt                      uint64 // see park
+	completed, failed, canceled, stolen uint64
+	pub                                 counters
+}
+
+// taskCtx is the context a task sees: the submitter's context plus the
+// worker running it, so that a nested Submit or Map from inside the task
+// goes to this worker's local deque. It lives inside the future, so it
+// costs no allocation.
+type taskCtx struct {
+	context.Context
+	w *worker
+}
+
+type workerKey struct{}
+
+func (c *taskCtx) Value(key any) any {
+	if _, ok := key.(workerKey); ok && c.w != nil {
+		return c.w
+	}
+	return c.Context.Value(key)
+}
+
+// workerOf returns the worker of p whose task ctx belongs to, if any.
+func (p *Pool) workerOf(ctx context.Context) *worker {
+	if w, ok := ctx.Value(workerKey{}).(*worker); ok && w.p == p {
+		return w
+	}
+	return nil
+}
+
+func (w *worker) loop() {
+	p := w.p
+	for {
+		if it, ok := w.next(); ok {
+			w.exec(it)
+			continue
+		}
+		if it, ok := w.spin(); ok {
+			w.exec(it)
+			continue
+		}
+		if p.state.Load() != stateRunning {
+			break
+		}
+		if w.park() {
+			w.exit(true)
+			return
+		}
+	}
+	w.exit(false)
+}
+
+// next picks the next task: high-priority global work first, then this
+// worker's own deque (nested tasks, cache-warm), then normal and low
+// global work, then stealing from other workers.
+func (w *worker) next() (item, bool) {
+	p := w.p
+	if it, ok := p.popGlobal(High); ok {
+		return it, true
+	}
+	if p.localQueued.Load() > 0 {
+		if it, ok := w.local.popNewest(); ok {
+			p.localQueued.Add(-1)
+			return it, true
+		}
+	}
+	if it, ok := p.popGlobal(Normal); ok {
+		return it, true
+	}
+	if it, ok := p.popGlobal(Low); ok {
+		return it, true
+	}
+	if p.localQueued.Load() > 0 {
+		return w.steal()
+	}
+	return item{}, false
+}
+
+// spinRounds bounds how long a worker looks for work before it parks.
+const spinRounds = 16
+
+// spin looks for work a little longer before parking, for at most
+// GOMAXPROCS/2 workers at a time. While one spins, submitters skip the
+// wake-up (a mutex, a channel send and a goroutine switch each), which is
+// most of the dispatch cost when the producer is about as fast as the
+// workers. The spin is bounded and yields, so an idle pool burns no CPU.
+func (w *worker) spin() (item, bool) {
+	p := w.p
+	n := p.nSpinning.Load()
+	if n >= p.maxSpin || !p.nSpinning.CompareAndSwap(n, n+1) {
+		return item{}, false
+	}
+	for i := range spinRounds {
+		if it, ok := w.next(); ok {
+			// The last spinner leaving with more work queued hands the
+			// search on, since submitters skipped their wake-ups.
+			if p.nSpinning.Add(-1) == 0 && p.hasWork() {
+				p.signalMore()
+			}
+			return it, true
+		}
+		if i%4 == 3 {
+			runtime.Gosched()
+		}
+	}
+	p.nSpinning.Add(-1)
+	return item{}, false
+}
+
+func (p *Pool) popGlobal(prio Priority) (item, bool) {
+	q := p.queues[prio]
+	it, ok := q.pop()
+	if ok && p.spaceWaiters.Load() > 0 && q.length() <= q.capacity()/2 {
+		p.releaseSpace()
+	}
+	return it, ok
+}
+
+func (w *worker) steal() (item, bool) {
+	p := w.p
+	n := len(p.slots)
+	start := rand.IntN(n)
+	for i := range n {
+		v := p.slots[(start+i)%n].Load()
+		if v == nil || v == w {
+			continue
+		}
+		if it, ok := v.local.stealOldest(); ok {
+			p.localQueued.Add(-1)
+			w.stolen++
+			return it, true
+		}
+	}
+	return item{}, false
+}
+
+func (w *worker) exec(it item) {
+	p := w.p
+	var out outcome
+	switch {
+	case p.discard.Load():
+		it.r.cancel(ErrStopped)
+		out = outCanceled
+	case it.enq != 0:
+		out = p.runTimed(w, it)
+	default:
+		out = it.r.run(w)
+	}
+	switch out {
+	case outCompleted:
+		w.completed++
+	case outFailed:
+		w.failed++
+	default:
+		w.canceled++
+	}
+	w.ops++
+	if w.ops%publishEvery == 0 {
+		w.publish()
+	}
+}
+
+func (p *Pool) runTimed(w *worker, it item) outcome {
+	start := p.nanos()
+	p.metrics.recordWait(start - it.enq)
+	out := it.r.run(w)
+	p.metrics.recordRun(p.nanos() - start)
+	return out
+}
+
+func (w *worker) publish() {
+	w.pub.completed.Store(w.completed)
+	w.pub.failed.Store(w.failed)
+	w.pub.canceled.Store(w.canceled)
+	w.pub.stolen.Store(w.stolen)
+}
+
+// park waits for a wake-up. It returns true when the worker should exit
+// because it stayed idle for IdleTimeout while above the standing target.
+func (w *worker) park() bool {
+	p := w.p
+	w.publish()
+	p.idleMu.Lock()
+	p.idle = append(p.idle, w)
+	p.nIdle.Add(1)
+	p.idleMu.Unlock()
+	// A submitter pushes, then reads nIdle; we published nIdle, now read
+	// the queues: one of the two sees the other, so no wake-up is lost.
+	if p.hasWork() || p.state.Load() != stateRunning {
+		if !p.removeIdle(w) {
+			<-w.wake
+			w.wakes++
+		}
+		return false
+	}
+	if p.nWorkers.Load() <= p.target.Load() {
+		<-w.wake
+		w.wakes++
+		return false
+	}
+	// The timer is armed once per IdleTimeout, not once per park: when it
+	// fires, the worker retires only if it has not been woken since the
+	// timer was armed. A worker thus exits after between one and two
+	// IdleTimeouts without work, and a busy pool pays no timer calls.
+	if w.timer == nil {
+		w.timer = p.cfg.Clock.NewTimer(p.cfg.IdleTimeout)
+		w.armedAt = w.wakes
+	}
+	for {
+		select {
+		case <-w.wake:
+			w.wakes++
+			return false
+		case <-w.timer.C():
+			if w.wakes != w.armedAt {
+				w.armedAt = w.wakes
+				w.timer.Reset(p.cfg.IdleTimeout)
+				continue
+			}
+			if !p.removeIdle(w) {
+				// A waker took us off the idle list as the timer fired. The
+				// timer's tick is spent: re-arm it, or the next park would
+				// wait on a timer that never fires again and never retire.
+				<-w.wake
+				w.wakes++
+				w.armedAt = w.wakes
+				w.timer.Reset(p.cfg.IdleTimeout)
+				return false
+			}
+			if p.retire() {
+				return true
+			}
+			// Still needed: stay, and count this as a wake so that the
+			// next IdleTimeout starts from now.
+			w.wakes++
+			w.armedAt = w.wakes
+			w.timer.Reset(p.cfg.IdleTimeout)
+			return false
+		}
+	}
+}
+
+// retire reports whether a timed-out worker may exit, and if so counts it
+// out while still holding the lock, so that two workers cannot both go
+// below the target.
+func (p *Pool) retire() bool {
+	p.spawnMu.Lock()
+	defer p.spawnMu.Unlock()
+	if p.state.Load() != stateRunning || p.nWorkers.Load() <= p.target.Load() {
+		return false
+	}
+	p.nWorkers.Add(-1)
+	return true
+}
+
+// exit folds the worker's counters into the pool's and frees its slot.
+// retired means retire already took it out of nWorkers.
+func (w *worker) exit(retired bool) {
+	p := w.p
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	// A goroutine holding an old task context may have pushed to the deque
+	// after the last look; run what is there (exec cancels when stopping).
+	if left := w.local.close(); len(left) > 0 {
+		p.localQueued.Add(-int64(len(left)))
+		for _, it := range left {
+			w.exec(it)
+		}
+	}
+	p.spawnMu.Lock()
+	p.retired.completed.Add(w.completed)
+	p.retired.failed.Add(w.failed)
+	p.retired.canceled.Add(w.canceled)
+	p.retired.stolen.Add(w.stolen)
+	p.slots[w.slot].Store(nil)
+	if !retired {
+		p.nWorkers.Add(-1)
+	}
+	last := p.live.Add(-1) == 0 && p.state.Load() != stateRunning
+	p.spawnMu.Unlock()
+	if last {
+		p.closeExited()
+	}
+}
+
+// help runs tasks from w's deque on the calling goroutine until done is
+// closed or the deque is empty. Await and Map call it when they are waiting
+// inside a task of this pool, so that nested fork-join cannot deadlock a
+// pool whose workers are all waiting for their children.
+func (p *Pool) help(w *worker, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		it, ok := w.local.popNewest()
+		if !ok {
+			return
+		}
+		p.localQueued.Add(-1)
+		var out outcome
+		if p.discard.Load() {
+			it.r.cancel(ErrStopped)
+			out = outCanceled
+		} else {
+			out = it.r.run(w)
+		}
+		switch out {
+		case outCompleted:
+			p.retired.completed.Add(1)
+		case outFailed:
+			p.retired.failed.Add(1)
+		default:
+			p.retired.canceled.Add(1)
+		}
+	}
+}
