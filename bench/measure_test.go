@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -52,9 +54,15 @@ var (
 )
 
 // taskIters returns the loop count that makes spin take about 300 ns on
-// this machine.
+// this machine. BENCH_SPIN_ITERS fixes it instead: the calibration follows
+// the machine's load at start-up, so binaries compared across processes
+// (before/after a change) must use the same count.
 func taskIters() int {
 	calOnce.Do(func() {
+		if n, err := strconv.Atoi(os.Getenv("BENCH_SPIN_ITERS")); err == nil && n > 0 {
+			cpuIters = n
+			return
+		}
 		const probe = 100_000
 		best := time.Duration(1 << 62)
 		for range 5 {

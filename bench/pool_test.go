@@ -64,6 +64,9 @@ func BenchmarkCPUTask(b *testing.B) {
 				}
 				wg.Wait()
 			})
+			// How far the pool grew towards the limit: every worker beyond
+			// what the work needs was started and woken for nothing.
+			b.ReportMetric(float64(p.Workers()), "workers")
 			_ = p.Stop(context.Background())
 		})
 		b.Run(fmt.Sprintf("limit=%d/brisk-future", limit), func(b *testing.B) {

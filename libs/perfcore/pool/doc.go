@@ -19,9 +19,15 @@
 //     idle workers steal the oldest entries before they park. Await and Map
 //     waiting inside a task run tasks from that deque meanwhile, so
 //     fork-join inside the pool cannot deadlock it.
-//   - Idle workers park on a channel (no spinning). A submitter wakes one
-//     parked worker, or starts a new one while below MaxWorkers. Workers
-//     above the standing target (MinWorkers, or what Resize set) exit after
+//   - A worker without work searches for a few microseconds, then parks on
+//     a channel; an idle pool burns no CPU. One worker at most searches on
+//     its own. A submitter that finds nobody searching wakes one parked
+//     worker, or starts one while below MaxWorkers; that worker counts as
+//     searching until it finds a task, and then wakes another only if work
+//     remains (the Go scheduler's rule for spinning threads). So a fast
+//     submitter does not pay a wake-up per task, and a pool with a high
+//     MaxWorkers grows only as far as the work needs. Workers above the
+//     standing target (MinWorkers, or what Resize set) exit after
 //     IdleTimeout without work.
 //   - When a queue is full, Go and Submit block (Block) or fail with
 //     ErrQueueFull (FailFast). Blocked submitters are woken when the queue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -169,4 +170,121 @@ func ExamplePool_Stats() {
 func ExamplePriority() {
 	fmt.Println(pool.High, pool.Normal, pool.Low)
 	// Output: high normal low
+}
+
+func ExamplePool_Start() {
+	p, _ := pool.New(pool.Config{Name: "start", MinWorkers: 2, MaxWorkers: 4})
+	fmt.Println(errors.Is(p.Go(func() {}), pool.ErrNotStarted))
+	fmt.Println(p.Start(context.Background()), p.Start(context.Background()), p.Workers())
+	_ = p.Stop(context.Background())
+	fmt.Println(errors.Is(p.Start(context.Background()), pool.ErrStopped))
+	// Output:
+	// true
+	// <nil> <nil> 2
+	// true
+}
+
+func ExamplePool_Workers() {
+	p, _ := pool.New(pool.Config{Name: "grow", MinWorkers: 1, MaxWorkers: 3})
+	_ = p.Start(context.Background())
+	fmt.Println(p.Workers()) // MinWorkers
+	started := make(chan struct{}, 3)
+	release := make(chan struct{})
+	for range 3 {
+		_ = p.Go(func() { started <- struct{}{}; <-release })
+	}
+	for range 3 {
+		<-started // all three run at once: the pool grew to MaxWorkers
+	}
+	fmt.Println(p.Workers())
+	close(release)
+	_ = p.Stop(context.Background())
+	fmt.Println(p.Workers())
+	// Output:
+	// 1
+	// 3
+	// 0
+}
+
+func ExamplePool_Waiting() {
+	p, _ := pool.New(pool.Config{Name: "backlog", MinWorkers: 1, MaxWorkers: 1})
+	_ = p.Start(context.Background())
+	started, release := make(chan struct{}), make(chan struct{})
+	_ = p.Go(func() { close(started); <-release })
+	<-started
+	for range 3 {
+		_ = p.Go(func() {})
+	}
+	fmt.Println(p.Waiting())
+	close(release)
+	_ = p.Stop(context.Background()) // Drain: runs the three
+	fmt.Println(p.Waiting(), p.Stats().Completed)
+	// Output:
+	// 3
+	// 0 4
+}
+
+func ExampleFullPolicy() {
+	p, _ := pool.New(pool.Config{Name: "bounded", MinWorkers: 1, MaxWorkers: 1, QueueSize: 2, WhenFull: pool.FailFast})
+	_ = p.Start(context.Background())
+	started, release := make(chan struct{}), make(chan struct{})
+	_ = p.Go(func() { close(started); <-release })
+	<-started
+	fmt.Println(p.Go(func() {}), p.Go(func() {})) // the queue holds two
+	err := p.Go(func() {})
+	fmt.Println(errors.Is(err, pool.ErrQueueFull), p.Stats().Rejected)
+	close(release)
+	_ = p.Stop(context.Background())
+	// Output:
+	// <nil> <nil>
+	// true 1
+}
+
+func ExampleConfig() {
+	// Zero values take the documented defaults.
+	p, _ := pool.New(pool.Config{Name: "defaults", MaxWorkers: 16})
+	s := p.Stats()
+	fmt.Println(p.Name(), s.Min, s.Max, s.QueueCapacity, s.IdleTimeout, s.WhenFull == pool.Block, s.OnStop == pool.Drain)
+	// Output: defaults 0 16 1024 30s true true
+}
+
+func ExamplePool_Bounds() {
+	p, _ := pool.New(pool.Config{Name: "bounds", MinWorkers: 2, MaxWorkers: 10})
+	lo, hi := p.Bounds()
+	fmt.Println(lo, hi, p.Target()) // the standing target starts at MinWorkers
+	// Output: 2 10 2
+}
+
+func ExampleStats() {
+	p, _ := pool.New(pool.Config{Name: "counts", MinWorkers: 1, MaxWorkers: 1, Logger: slog.New(slog.DiscardHandler)})
+	_ = p.Start(context.Background())
+	ctx := context.Background()
+	ok := pool.Submit(ctx, p, func(context.Context) (int, error) { return 1, nil })
+	bad := pool.Submit(ctx, p, func(context.Context) (int, error) { return 0, errors.New("no") })
+	_ = p.Go(func() { panic("oops") }) // logged, counted as failed
+	_, _ = ok.Await(ctx)
+	_, _ = bad.Await(ctx)
+	_ = p.Stop(ctx)
+	s := p.Stats()
+	fmt.Println(s.Completed, s.Failed, s.Canceled, s.Started, s.StopStarted)
+	// Output: 1 2 0 true true
+}
+
+func ExampleFuture() {
+	p, _ := pool.New(pool.Config{Name: "fanout", MaxWorkers: 4})
+	_ = p.Start(context.Background())
+	defer p.Stop(context.Background())
+
+	ctx := context.Background()
+	futs := make([]*pool.Future[int], 0, 5)
+	for i := range 5 {
+		futs = append(futs, pool.Submit(ctx, p, func(context.Context) (int, error) { return i * 10, nil }))
+	}
+	total := 0
+	for _, f := range futs {
+		v, _ := f.Await(ctx)
+		total += v
+	}
+	fmt.Println(total)
+	// Output: 100
 }

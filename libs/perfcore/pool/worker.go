@@ -52,7 +52,7 @@ func (f funcTask) cancel(error) {}
 type worker struct {
 	p     *Pool
 	slot  int
-	wake  chan struct{}
+	wake  chan bool // true: woken as a searcher (see Pool.signalMore)
 	timer Timer
 	local deque
 
@@ -88,24 +88,34 @@ func (p *Pool) workerOf(ctx context.Context) *worker {
 	return nil
 }
 
-func (w *worker) loop() {
+// loop runs tasks until the pool stops or the worker retires. spinning
+// says whether the worker was started as a searcher (see Pool.signalMore).
+func (w *worker) loop(spinning bool) {
 	p := w.p
 	for {
 		if it, ok := w.next(); ok {
+			if spinning {
+				spinning = false
+				p.stopSpinning()
+			}
 			w.exec(it)
 			continue
 		}
-		if it, ok := w.spin(); ok {
+		it, ok := w.spin(spinning)
+		spinning = false // spin has stopped searching either way
+		if ok {
 			w.exec(it)
 			continue
 		}
 		if p.state.Load() != stateRunning {
 			break
 		}
-		if w.park() {
+		exit, woken := w.park()
+		if exit {
 			w.exit(true)
 			return
 		}
+		spinning = woken
 	}
 	w.exit(false)
 }
@@ -136,27 +146,29 @@ func (w *worker) next() (item, bool) {
 	return item{}, false
 }
 
-// spinRounds bounds how long a worker looks for work before it parks.
-const spinRounds = 16
+// spinRounds bounds how long a worker looks for work before it parks (a
+// few microseconds). With one searcher at a time, a longer search means
+// fewer submissions that find nobody searching and pay for a wake-up.
+const spinRounds = 64
 
-// spin looks for work a little longer before parking, for at most
-// GOMAXPROCS/2 workers at a time. While one spins, submitters skip the
-// wake-up (a mutex, a channel send and a goroutine switch each), which is
-// most of the dispatch cost when the producer is about as fast as the
-// workers. The spin is bounded and yields, so an idle pool burns no CPU.
-func (w *worker) spin() (item, bool) {
+// spin looks for work a little longer before parking. A worker woken as a
+// searcher (spinning) always does; others join only while fewer than
+// maxSpin (one) workers search. While one searches, submitters skip the wake-up
+// (a mutex, a channel send and a goroutine switch each), which is most of
+// the dispatch cost when the producer is about as fast as the workers. The
+// spin is bounded and yields, so an idle pool burns no CPU. spin always
+// leaves the searching state before it returns.
+func (w *worker) spin(spinning bool) (item, bool) {
 	p := w.p
-	n := p.nSpinning.Load()
-	if n >= p.maxSpin || !p.nSpinning.CompareAndSwap(n, n+1) {
-		return item{}, false
+	if !spinning {
+		n := p.nSpinning.Load()
+		if n >= p.maxSpin || !p.nSpinning.CompareAndSwap(n, n+1) {
+			return item{}, false
+		}
 	}
 	for i := range spinRounds {
 		if it, ok := w.next(); ok {
-			// The last spinner leaving with more work queued hands the
-			// search on, since submitters skipped their wake-ups.
-			if p.nSpinning.Add(-1) == 0 && p.hasWork() {
-				p.signalMore()
-			}
+			p.stopSpinning()
 			return it, true
 		}
 		if i%4 == 3 {
@@ -235,9 +247,11 @@ func (w *worker) publish() {
 	w.pub.stolen.Store(w.stolen)
 }
 
-// park waits for a wake-up. It returns true when the worker should exit
-// because it stayed idle for IdleTimeout while above the standing target.
-func (w *worker) park() bool {
+// park waits for a wake-up. exit is true when the worker should exit
+// because it stayed idle for IdleTimeout while above the standing target;
+// spinning is true when it was woken as a searcher (see Pool.signalMore)
+// and must leave that state through spin or stopSpinning.
+func (w *worker) park() (exit, spinning bool) {
 	p := w.p
 	w.publish()
 	p.idleMu.Lock()
@@ -248,15 +262,15 @@ func (w *worker) park() bool {
 	// the queues: one of the two sees the other, so no wake-up is lost.
 	if p.hasWork() || p.state.Load() != stateRunning {
 		if !p.removeIdle(w) {
-			<-w.wake
+			spinning = <-w.wake
 			w.wakes++
 		}
-		return false
+		return false, spinning
 	}
 	if p.nWorkers.Load() <= p.target.Load() {
-		<-w.wake
+		spinning = <-w.wake
 		w.wakes++
-		return false
+		return false, spinning
 	}
 	// The timer is armed once per IdleTimeout, not once per park: when it
 	// fires, the worker retires only if it has not been woken since the
@@ -268,9 +282,9 @@ func (w *worker) park() bool {
 	}
 	for {
 		select {
-		case <-w.wake:
+		case spinning = <-w.wake:
 			w.wakes++
-			return false
+			return false, spinning
 		case <-w.timer.C():
 			if w.wakes != w.armedAt {
 				w.armedAt = w.wakes
@@ -281,21 +295,21 @@ func (w *worker) park() bool {
 				// A waker took us off the idle list as the timer fired. The
 				// timer's tick is spent: re-arm it, or the next park would
 				// wait on a timer that never fires again and never retire.
-				<-w.wake
+				spinning = <-w.wake
 				w.wakes++
 				w.armedAt = w.wakes
 				w.timer.Reset(p.cfg.IdleTimeout)
-				return false
+				return false, spinning
 			}
 			if p.retire() {
-				return true
+				return true, false
 			}
 			// Still needed: stay, and count this as a wake so that the
 			// next IdleTimeout starts from now.
 			w.wakes++
 			w.armedAt = w.wakes
 			w.timer.Reset(p.cfg.IdleTimeout)
-			return false
+			return false, false
 		}
 	}
 }
