@@ -1,0 +1,249 @@
+// Package grafana describes Brisk's Grafana dashboards as code and renders them to the JSON
+// files under ops/grafana/dashboards, which Grafana loads through the provisioning in
+// ops/grafana/provisioning (datasource uid "prometheus").
+//
+// Every query uses only series the apps export today; a test starts the apps and a real
+// Prometheus and fails on any panel whose query returns nothing. Run
+// `go run ./ops/grafana/dashgen` after changing a board; a test fails while the committed JSON
+// differs from what this package renders.
+package grafana
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/stat"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+)
+
+// DatasourceUID is the fixed uid of the Prometheus datasource (provisioning/datasources).
+const DatasourceUID = "prometheus"
+
+// Jobs are the Prometheus job names the scrape configurations give the two apps.
+const (
+	APIJob    = "brisk-api"
+	WorkerJob = "brisk-worker"
+)
+
+// Board is one dashboard: its file, uid and rows of panels.
+type Board struct {
+	File, UID, Title, Description string
+	// JobVariable adds a "job" selector (both apps) used as job=~"$job" in the queries.
+	JobVariable bool
+	Rows        []Row
+}
+
+// Row is a titled row of panels.
+type Row struct {
+	Title  string
+	Panels []Panel
+}
+
+// Panel is a time series (or, with Stat, a single value) over one or more queries.
+type Panel struct {
+	Title, Description, Unit string
+	Stat                     bool
+	Width                    uint32 // grid columns of 24; 0 means 12
+	Queries                  []Query
+}
+
+// Query is one PromQL expression and its legend.
+type Query struct{ Expr, Legend string }
+
+const rate = "$__rate_interval"
+
+// Boards returns every dashboard.
+func Boards() []Board { return []Board{apiBoard(), runtimeBoard(), dataBoard()} }
+
+func apiBoard() Board {
+	sel := fmt.Sprintf(`job="%s"`, APIJob)
+	count := func(extra string) string {
+		return fmt.Sprintf(`http_server_request_duration_seconds_count{%s%s}[%s]`, sel, extra, rate)
+	}
+	quantile := func(q string) string {
+		return fmt.Sprintf(`histogram_quantile(%s, sum by (le, http_route) (rate(http_server_request_duration_seconds_bucket{%s}[%s])))`, q, sel, rate)
+	}
+	// "or … * 0" keeps a route with no errors on the graph at zero instead of dropping it.
+	errShare := func(codes string) string {
+		return fmt.Sprintf(`(sum by (http_route) (rate(%s)) or sum by (http_route) (rate(%s)) * 0) / sum by (http_route) (rate(%s))`,
+			count(`,http_response_status_code=~"`+codes+`"`), count(""), count(""))
+	}
+	return Board{
+		File: "api.json", UID: "brisk-api", Title: "Brisk API",
+		Description: "Requests, errors and latency of the Conduit API per route (RED), from otelgin's http.server.request.duration.",
+		Rows: []Row{
+			{Title: "Overview", Panels: []Panel{
+				{Title: "Requests per second", Unit: "reqps", Stat: true, Width: 6, Queries: []Query{
+					{Expr: fmt.Sprintf(`sum(rate(%s))`, count("")), Legend: "requests/s"}}},
+				{Title: "Server errors (5xx share)", Unit: "percentunit", Stat: true, Width: 6, Queries: []Query{
+					{Expr: fmt.Sprintf(`(sum(rate(%s)) or vector(0)) / sum(rate(%s))`, count(`,http_response_status_code=~"5.."`), count("")), Legend: "5xx"}}},
+				{Title: "p99 latency (all routes)", Unit: "s", Stat: true, Width: 6, Queries: []Query{
+					{Expr: fmt.Sprintf(`histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket{%s}[%s])))`, sel, rate), Legend: "p99"}}},
+				{Title: "Responses by status code", Unit: "reqps", Width: 6, Queries: []Query{
+					{Expr: fmt.Sprintf(`sum by (http_response_status_code) (rate(%s))`, count("")), Legend: "{{http_response_status_code}}"}}},
+			}},
+			{Title: "Rate and errors per route", Panels: []Panel{
+				{Title: "Request rate by route", Unit: "reqps", Queries: []Query{
+					{Expr: fmt.Sprintf(`sum by (http_request_method, http_route) (rate(%s))`, count("")), Legend: "{{http_request_method}} {{http_route}}"}}},
+				{Title: "Server error ratio (5xx) by route", Unit: "percentunit", Queries: []Query{
+					{Expr: errShare("5.."), Legend: "{{http_route}}"}}},
+				{Title: "Client error ratio (4xx) by route", Unit: "percentunit", Width: 24,
+					Description: "Refused requests: validation (422), missing or bad tokens (401), unknown resources (404).",
+					Queries:     []Query{{Expr: errShare("4.."), Legend: "{{http_route}}"}}},
+			}},
+			{Title: "Latency per route", Panels: []Panel{
+				{Title: "p50 latency by route", Unit: "s", Width: 8, Queries: []Query{{Expr: quantile("0.5"), Legend: "{{http_route}}"}}},
+				{Title: "p95 latency by route", Unit: "s", Width: 8, Queries: []Query{{Expr: quantile("0.95"), Legend: "{{http_route}}"}}},
+				{Title: "p99 latency by route", Unit: "s", Width: 8, Queries: []Query{{Expr: quantile("0.99"), Legend: "{{http_route}}"}}},
+			}},
+		},
+	}
+}
+
+func runtimeBoard() Board {
+	j := `job=~"$job"`
+	return Board{
+		File: "go-runtime.json", UID: "brisk-go-runtime", Title: "Brisk Go runtime", JobVariable: true,
+		Description: "Memory, GC, goroutines and scheduler latency of the api and worker processes.",
+		Rows: []Row{
+			{Title: "Memory", Panels: []Panel{
+				{Title: "Memory used by the Go runtime", Unit: "bytes", Queries: []Query{
+					{Expr: fmt.Sprintf(`sum by (job, instance, go_memory_type) (go_memory_used_bytes{%s})`, j), Legend: "{{job}} {{instance}} {{go_memory_type}}"},
+					{Expr: fmt.Sprintf(`go_memory_gc_goal_bytes{%s}`, j), Legend: "{{job}} {{instance}} heap goal"}}},
+				{Title: "Resident memory (RSS)", Unit: "bytes", Queries: []Query{
+					{Expr: fmt.Sprintf(`process_resident_memory_bytes{%s}`, j), Legend: "{{job}} {{instance}}"}}},
+				{Title: "Heap allocation rate", Unit: "Bps", Queries: []Query{
+					{Expr: fmt.Sprintf(`rate(go_memory_allocated_bytes_total{%s}[%s])`, j, rate), Legend: "{{job}} {{instance}}"}}},
+				{Title: "CPU used", Unit: "short", Description: "CPU seconds per second (1 = one full core).", Queries: []Query{
+					{Expr: fmt.Sprintf(`rate(process_cpu_seconds_total{%s}[%s])`, j, rate), Legend: "{{job}} {{instance}}"}}},
+			}},
+			{Title: "Garbage collector", Panels: []Panel{
+				{Title: "GC cycles per second", Unit: "short", Queries: []Query{
+					{Expr: fmt.Sprintf(`rate(go_gc_cycles_total_gc_cycles_total{%s}[%s])`, j, rate), Legend: "{{job}} {{instance}}"}}},
+				{Title: "GC stop-the-world pause (p99)", Unit: "s", Queries: []Query{
+					{Expr: fmt.Sprintf(`histogram_quantile(0.99, sum by (le, job, instance) (rate(go_gc_pauses_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{job}} {{instance}}"}}},
+			}},
+			{Title: "Goroutines and scheduler", Panels: []Panel{
+				{Title: "Goroutines", Unit: "short", Queries: []Query{
+					{Expr: fmt.Sprintf(`go_goroutine_count{%s}`, j), Legend: "{{job}} {{instance}}"}}},
+				{Title: "Scheduler latency (runnable to running)", Unit: "s", Queries: []Query{
+					{Expr: fmt.Sprintf(`histogram_quantile(0.99, sum by (le, job, instance) (rate(go_schedule_duration_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{job}} {{instance}} p99"},
+					{Expr: fmt.Sprintf(`histogram_quantile(0.5, sum by (le, job, instance) (rate(go_schedule_duration_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{job}} {{instance}} p50"}}},
+				{Title: "GOMAXPROCS and OS threads", Unit: "short", Width: 24, Queries: []Query{
+					{Expr: fmt.Sprintf(`go_processor_limit{%s}`, j), Legend: "{{job}} {{instance}} GOMAXPROCS"},
+					{Expr: fmt.Sprintf(`go_threads{%s}`, j), Legend: "{{job}} {{instance}} threads"}}},
+			}},
+		},
+	}
+}
+
+func dataBoard() Board {
+	j := `job=~"$job"`
+	return Board{
+		File: "data.json", UID: "brisk-data", Title: "Brisk data", JobVariable: true,
+		Description: "SQL through Bun (bunotel's go.sql.query_timing, whole milliseconds) and the database/sql connection pool.",
+		Rows: []Row{
+			{Title: "Queries", Panels: []Panel{
+				{Title: "Queries per second by operation", Unit: "ops", Queries: []Query{
+					{Expr: fmt.Sprintf(`sum by (job, db_operation) (rate(go_sql_query_timing_milliseconds_count{%s}[%s]))`, j, rate), Legend: "{{job}} {{db_operation}}"}}},
+				{Title: "Query latency p95 by operation", Unit: "ms", Queries: []Query{
+					{Expr: fmt.Sprintf(`histogram_quantile(0.95, sum by (le, db_operation) (rate(go_sql_query_timing_milliseconds_bucket{%s}[%s])))`, j, rate), Legend: "{{db_operation}}"}}},
+				{Title: "Average query time by table", Unit: "ms", Width: 24, Queries: []Query{
+					{Expr: fmt.Sprintf(`sum by (db_sql_table) (rate(go_sql_query_timing_milliseconds_sum{%s}[%s])) / sum by (db_sql_table) (rate(go_sql_query_timing_milliseconds_count{%s}[%s]))`, j, rate, j, rate), Legend: "{{db_sql_table}}"}}},
+			}},
+			{Title: "Connection pool", Panels: []Panel{
+				{Title: "Connections", Unit: "short", Queries: []Query{
+					{Expr: fmt.Sprintf(`sum by (job) (go_sql_connections_in_use{%s})`, j), Legend: "{{job}} in use"},
+					{Expr: fmt.Sprintf(`sum by (job) (go_sql_connections_idle{%s})`, j), Legend: "{{job}} idle"},
+					{Expr: fmt.Sprintf(`sum by (job) (go_sql_connections_max_open{%s})`, j), Legend: "{{job}} max open"}}},
+				{Title: "Waits for a free connection", Unit: "short", Description: "Requests that found every connection busy; rising waits mean DATABASE_MAX_OPEN_CONNS is the bottleneck.", Queries: []Query{
+					{Expr: fmt.Sprintf(`sum by (job) (rate(go_sql_connections_wait_count_total{%s}[%s]))`, j, rate), Legend: "{{job}} waits/s"}}},
+			}},
+		},
+	}
+}
+
+var promRef = common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr(DatasourceUID)}
+
+// Render builds one board's dashboard JSON.
+func Render(b Board) ([]byte, error) {
+	db := dashboard.NewDashboardBuilder(b.Title).
+		Uid(b.UID).
+		Description(b.Description).
+		Tags([]string{"brisk"}).
+		Refresh("10s").
+		Time("now-15m", "now").
+		Timezone(common.TimeZoneBrowser).
+		Tooltip(dashboard.DashboardCursorSyncCrosshair).
+		Editable()
+	if b.JobVariable {
+		db = db.WithVariable(dashboard.NewQueryVariableBuilder("job").
+			Label("Service").
+			Datasource(promRef).
+			Query(dashboard.StringOrMap{String: cog.ToPtr("label_values(go_goroutine_count, job)")}).
+			Definition("label_values(go_goroutine_count, job)").
+			Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+			Multi(true).
+			IncludeAll(true).
+			AllValue(".+").
+			Current(dashboard.VariableOption{
+				Text:  dashboard.StringOrArrayOfString{ArrayOfString: []string{"All"}},
+				Value: dashboard.StringOrArrayOfString{ArrayOfString: []string{"$__all"}},
+			}))
+	}
+	// Explicit, stable ids: Grafana keys panel state and links on them.
+	var id uint32
+	next := func() uint32 { id++; return id }
+	for _, r := range b.Rows {
+		db = db.WithRow(dashboard.NewRowBuilder(r.Title).Id(next()))
+		for _, p := range r.Panels {
+			w := p.Width
+			if w == 0 {
+				w = 12
+			}
+			var targets []cog.Builder[variants.Dataquery]
+			for i, q := range p.Queries {
+				targets = append(targets, prometheus.NewDataqueryBuilder().
+					Datasource(promRef).
+					RefId(string(rune('A'+i))).
+					Expr(q.Expr).
+					LegendFormat(q.Legend))
+			}
+			if p.Stat {
+				db = db.WithPanel(stat.NewPanelBuilder().Id(next()).Title(p.Title).Description(p.Description).
+					Datasource(promRef).Unit(p.Unit).Height(5).Span(w).Targets(targets))
+			} else {
+				db = db.WithPanel(timeseries.NewPanelBuilder().Id(next()).Title(p.Title).Description(p.Description).
+					Datasource(promRef).Unit(p.Unit).Height(8).Span(w).Targets(targets).
+					FillOpacity(10).ShowPoints(common.VisibilityModeNever))
+			}
+		}
+	}
+	d, err := db.Build()
+	if err != nil {
+		return nil, fmt.Errorf("grafana: build %s: %w", b.File, err)
+	}
+	out, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("grafana: encode %s: %w", b.File, err)
+	}
+	return append(out, '\n'), nil
+}
+
+// RenderAll renders every board, keyed by file name.
+func RenderAll() (map[string][]byte, error) {
+	out := map[string][]byte{}
+	for _, b := range Boards() {
+		js, err := Render(b)
+		if err != nil {
+			return nil, err
+		}
+		out[b.File] = js
+	}
+	return out, nil
+}
