@@ -1,0 +1,75 @@
+package articles
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/brisk-go/brisk/libs/data/cache"
+	"github.com/brisk-go/brisk/libs/data/conduit"
+)
+
+// Jobs is the background work a change of articles causes; each call inserts its jobs in tx,
+// so they exist exactly when the change commits.
+type Jobs interface {
+	ArticlePublished(ctx context.Context, tx bun.Tx, articleID, authorID int64, tags []string) error
+	TagsChanged(ctx context.Context, tx bun.Tx, tags []string) error
+}
+
+// UseJobs makes the service enqueue background jobs for its changes.
+func (s *Service) UseJobs(j Jobs) { s.jobs = j }
+
+// UseCache caches what every anonymous reader sees alike — an article by slug and the tag
+// list — for ttl. Writes flush exactly what they change, after they commit. Readers who are
+// logged in see their own favorited/following flags and read the database.
+func (s *Service) UseCache(c *cache.Cache, ttl time.Duration) {
+	s.views = cache.Of[conduit.ArticleView](c)
+	s.tagList = cache.Of[[]string](c)
+	s.cache, s.ttl = c, ttl
+}
+
+// Cache tags. UserTag is shared with the profile and user services: a profile change flushes
+// the articles that show it.
+const tagsTag = "tags"
+
+// ArticleTag and UserTag name the cache tags of an article and of a user.
+func ArticleTag(id int64) string { return "article:" + strconv.FormatInt(id, 10) }
+func UserTag(id int64) string    { return "user:" + strconv.FormatInt(id, 10) }
+
+// flush invalidates tags after a committed write. A failure is logged and counted by the
+// cache, which replays it when its store is back; the write itself succeeded.
+func (s *Service) flush(ctx context.Context, tags ...string) {
+	if s.cache != nil {
+		_ = s.cache.Tags(tags...).Flush(ctx)
+	}
+}
+
+func (s *Service) getCached(ctx context.Context, slug string) (*conduit.ArticleView, error) {
+	v, err := s.views.RememberTagged(ctx, "article:"+slug, s.ttl, func(ctx context.Context) (conduit.ArticleView, []string, error) {
+		a, err := s.find(ctx, s.db, slug)
+		if err != nil {
+			return conduit.ArticleView{}, nil, err
+		}
+		v, err := s.view(ctx, a.ID, 0)
+		if err != nil {
+			return conduit.ArticleView{}, nil, err
+		}
+		return *v, []string{ArticleTag(v.ID), UserTag(v.Author.ID)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// tagsOf returns the tags article id carries now, in tx.
+func (s *Service) tagsOf(ctx context.Context, tx bun.Tx, id int64) ([]string, error) {
+	m, err := s.tags.ForArticles(ctx, tx, []int64{id})
+	if err != nil {
+		return nil, fmt.Errorf("read tags of article %d: %w", id, err)
+	}
+	return m[id], nil
+}

@@ -1,0 +1,221 @@
+package httpapi_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/uptrace/bun"
+
+	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
+	"github.com/brisk-go/brisk/libs/data/cache"
+	"github.com/brisk-go/brisk/libs/data/jobs"
+	"github.com/brisk-go/brisk/libs/data/jobs/conduitjobs"
+)
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// caches returns the caches this run can test the API with: memory always, Redis with
+// TEST_REDIS_URL (under a key prefix of the test's own).
+func caches(t *testing.T) map[string]*cache.Cache {
+	t.Helper()
+	out := map[string]*cache.Cache{}
+	mem, err := cache.NewMemory(cache.MemoryOptions{Options: cache.Options{Logger: quietLog}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mem.Close() })
+	out["memory"] = mem
+	if url := os.Getenv("TEST_REDIS_URL"); url != "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		prefix := "test:httpapi:" + hex.EncodeToString(b[:]) + ":"
+		rc, err := cache.NewRedis(context.Background(), cache.RedisOptions{
+			Options: cache.Options{Logger: quietLog}, URL: url, Prefix: prefix, NoTracing: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = rc.Close()
+			opt, err := redis.ParseURL(url)
+			if err != nil {
+				return
+			}
+			cl := redis.NewClient(opt)
+			defer cl.Close()
+			ctx := context.Background()
+			var keys []string
+			for it := cl.Scan(ctx, 0, prefix+"*", 1000).Iterator(); it.Next(ctx); {
+				keys = append(keys, it.Val())
+			}
+			if len(keys) > 0 {
+				_ = cl.Del(ctx, keys...).Err()
+			}
+		})
+		out["redis"] = rc
+	}
+	return out
+}
+
+// Every write is followed by reads that show it, although the reads before it filled the
+// cache: the writes invalidate exactly what they change.
+func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
+	for name, c := range caches(t) {
+		t.Run(name, func(t *testing.T) {
+			a := newAPI(t, func(d *httpapi.Deps) { d.Cache, d.CacheTTL = c, time.Hour })
+			author, reader := a.register("author"), a.register("reader")
+			slug := a.createArticle(author, "Caching", "go")
+			article := func(token string) map[string]any {
+				t.Helper()
+				return obj(a.must(http.StatusOK, "GET", "/api/articles/"+slug, token, nil), "article")
+			}
+			profile := func(token string) map[string]any {
+				t.Helper()
+				return obj(a.must(http.StatusOK, "GET", "/api/profiles/author", token, nil), "profile")
+			}
+			tags := func() []any {
+				t.Helper()
+				return list(a.must(http.StatusOK, "GET", "/api/tags", "", nil), "tags")
+			}
+			// Fill the cache.
+			for range 2 {
+				article("")
+				profile("")
+				tags()
+			}
+			before := a.queries.Load()
+			article("")
+			profile("")
+			tags()
+			if a.queries.Load() != before {
+				t.Fatalf("cached reads went to the database (%d queries)", a.queries.Load()-before)
+			}
+
+			// update (body and tags)
+			a.must(http.StatusOK, "PUT", "/api/articles/"+slug, author, map[string]any{"article": map[string]any{"body": "new body", "tagList": []string{"db"}}})
+			if got := article("")["body"]; got != "new body" {
+				t.Fatalf("after update: body %v", got)
+			}
+			if got := tags(); len(got) != 1 || got[0] != "db" {
+				t.Fatalf("after retag: tags %v", got)
+			}
+			// favorite
+			a.must(http.StatusOK, "POST", "/api/articles/"+slug+"/favorite", reader, nil)
+			if got := num(article("")["favoritesCount"]); got != 1 {
+				t.Fatalf("after favorite: favoritesCount %d", got)
+			}
+			if !article(reader)["favorited"].(bool) {
+				t.Fatal("the reader's own view misses the favorite")
+			}
+			// the author changes the profile the article embeds
+			a.must(http.StatusOK, "PUT", "/api/user", author, map[string]any{"user": map[string]any{"bio": "new bio"}})
+			if got := obj(article(""), "author")["bio"]; got != "new bio" {
+				t.Fatalf("article after profile change: bio %v", got)
+			}
+			if got := profile("")["bio"]; got != "new bio" {
+				t.Fatalf("profile after change: bio %v", got)
+			}
+			// follow: the follower sees it; anonymous readers are not following anyone
+			a.must(http.StatusOK, "POST", "/api/profiles/author/follow", reader, nil)
+			if !profile(reader)["following"].(bool) || !obj(article(reader), "author")["following"].(bool) {
+				t.Fatal("after follow: the follower does not see it")
+			}
+			if profile("")["following"].(bool) {
+				t.Fatal("anonymous profile says following")
+			}
+			// a new title moves the article to a new slug; the old one is gone
+			m := a.must(http.StatusOK, "PUT", "/api/articles/"+slug, author, map[string]any{"article": map[string]any{"title": "Renamed"}})
+			newSlug := obj(m, "article")["slug"].(string)
+			if r := a.do("GET", "/api/articles/"+slug, "", nil); newSlug != slug && r.Code != http.StatusNotFound {
+				t.Fatalf("old slug after rename: %d", r.Code)
+			}
+			slug = newSlug
+			article("")
+			// delete
+			a.must(http.StatusNoContent, "DELETE", "/api/articles/"+slug, author, nil)
+			if r := a.do("GET", "/api/articles/"+slug, "", nil); r.Code != http.StatusNotFound {
+				t.Fatalf("after delete: %d %s", r.Code, r.Body)
+			}
+			if got := tags(); len(got) != 0 {
+				t.Fatalf("after delete: tags %v", got)
+			}
+		})
+	}
+}
+
+// failAfter inserts the jobs of a change, then fails the change's transaction.
+type failAfter struct{ conduitjobs.Enqueuer }
+
+var errInjected = errors.New("injected failure after the jobs were inserted")
+
+func (f failAfter) ArticlePublished(ctx context.Context, tx bun.Tx, articleID, authorID int64, tags []string) error {
+	if err := f.Enqueuer.ArticlePublished(ctx, tx, articleID, authorID, tags); err != nil {
+		return err
+	}
+	return errInjected
+}
+
+// A change's jobs are inserted in its transaction: a committed change has them, a rolled-back
+// one has none.
+func TestJobsCommitAndRollBackWithTheWrite(t *testing.T) {
+	var q *jobs.Queue
+	var fail bool
+	a := newAPI(t, func(d *httpapi.Deps) {
+		var err error
+		if q, err = jobs.New(context.Background(), jobs.Config{DB: d.DB, Logger: quietLog}); err != nil {
+			t.Fatal(err)
+		}
+		d.Logger = quietLog
+		d.Jobs = switchJobs{real: conduitjobs.Enqueuer{Queue: q}, fail: &fail}
+	})
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		if err := a.db.NewRaw(q).Scan(context.Background(), &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	token := a.register("author")
+	a.createArticle(token, "Committed", "go")
+	if n := count("SELECT count(*) FROM river_job WHERE kind IN ('notify_followers', 'tag_counts')"); n != 2 {
+		t.Fatalf("committed article: %d jobs, want 2", n)
+	}
+	fail = true
+	r := a.do("POST", "/api/articles", token, articleBody("Rolled back", "db"))
+	if r.Code != http.StatusInternalServerError {
+		t.Fatalf("failing transaction: %d %s", r.Code, r.Body)
+	}
+	if n := count("SELECT count(*) FROM river_job"); n != 2 {
+		t.Fatalf("rolled-back article left jobs: %d in all, want the first 2", n)
+	}
+	if n := count("SELECT count(*) FROM articles"); n != 1 {
+		t.Fatalf("%d articles, want 1", n)
+	}
+}
+
+// switchJobs fails after inserting while *fail is set.
+type switchJobs struct {
+	real conduitjobs.Enqueuer
+	fail *bool
+}
+
+func (s switchJobs) ArticlePublished(ctx context.Context, tx bun.Tx, articleID, authorID int64, tags []string) error {
+	if *s.fail {
+		return failAfter{s.real}.ArticlePublished(ctx, tx, articleID, authorID, tags)
+	}
+	return s.real.ArticlePublished(ctx, tx, articleID, authorID, tags)
+}
+
+func (s switchJobs) TagsChanged(ctx context.Context, tx bun.Tx, tags []string) error {
+	return s.real.TagsChanged(ctx, tx, tags)
+}

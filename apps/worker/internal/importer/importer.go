@@ -1,0 +1,362 @@
+// Package importer bulk-loads articles from NDJSON (one JSON article per line) through a
+// perfcore pipeline: validate → transform → enrich → write in batches. A line that fails
+// validation or names an unknown author is reported with its line number and skipped; the
+// rest are imported. Writing is idempotent: an article whose slug exists is counted as a
+// duplicate, so re-running an import after a failure is safe.
+package importer
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+
+	"github.com/uptrace/bun"
+
+	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/data/jobs"
+	"github.com/brisk-go/brisk/libs/data/jobs/conduitjobs"
+	"github.com/brisk-go/brisk/libs/perfcore/pipeline"
+)
+
+// Input is one line of the file.
+type Input struct {
+	Slug        string   `json:"slug"` // optional: derived from the title when empty
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	Body        string   `json:"body"`
+	TagList     []string `json:"tagList"`
+	Author      string   `json:"author"` // username of an existing user
+}
+
+// Limits, matching the API's.
+const (
+	MaxTitle       = 200
+	MaxDescription = 1000
+	MaxBody        = 100_000
+	MaxTags        = 20
+	MaxTag         = 40
+	maxLine        = 1 << 20
+)
+
+// Report counts what happened to the lines.
+type Report struct {
+	Lines      int // lines read (blank ones excluded)
+	Imported   int
+	Duplicates int // slug already present
+	Invalid    int
+}
+
+// Options configure Run.
+type Options struct {
+	DB *bun.DB
+	// Queue, when set, receives a tag recount job per batch (in the batch's transaction).
+	Queue     *jobs.Queue
+	BatchSize int // articles per transaction (default 100)
+	Now       func() time.Time
+	// Invalid is called for each skipped line (from several goroutines one at a time).
+	Invalid func(line int, reason string)
+	// Progress is called after each batch with the bytes read so far and the counts.
+	Progress func(bytesRead int64, r Report)
+}
+
+type line struct {
+	n   int
+	raw []byte
+}
+
+type article struct {
+	line   int
+	in     Input
+	slug   string
+	tags   []string
+	author int64
+}
+
+// Run imports r. It returns the report and the first error that stopped it (a database
+// failure, or ctx's end); invalid lines do not stop it.
+func Run(ctx context.Context, r io.Reader, o Options) (Report, error) {
+	if o.BatchSize <= 0 {
+		o.BatchSize = 100
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	var (
+		mu  sync.Mutex
+		rep Report
+	)
+	invalid := func(n int, reason string) error {
+		mu.Lock()
+		rep.Invalid++
+		if o.Invalid != nil {
+			o.Invalid(n, reason)
+		}
+		mu.Unlock()
+		return pipeline.ErrSkip
+	}
+	cr := &countingReader{r: r}
+	var readErr error
+	src := func(yield func(line) bool) {
+		sc := bufio.NewScanner(cr)
+		sc.Buffer(make([]byte, 64*1024), maxLine)
+		n := 0
+		for sc.Scan() {
+			n++
+			b := sc.Bytes()
+			if len(strings.TrimSpace(string(b))) == 0 {
+				continue
+			}
+			mu.Lock()
+			rep.Lines++
+			mu.Unlock()
+			if !yield(line{n: n, raw: append([]byte(nil), b...)}) {
+				return
+			}
+		}
+		readErr = sc.Err()
+	}
+
+	validate := pipeline.NewStage("validate", func(_ context.Context, l line) (article, error) {
+		var in Input
+		dec := json.NewDecoder(strings.NewReader(string(l.raw)))
+		if err := dec.Decode(&in); err != nil {
+			return article{}, invalid(l.n, "not a JSON object: "+err.Error())
+		}
+		if reason := check(in); reason != "" {
+			return article{}, invalid(l.n, reason)
+		}
+		return article{line: l.n, in: in}, nil
+	}, pipeline.Workers(2))
+
+	transform := pipeline.NewStage("transform", func(_ context.Context, a article) (article, error) {
+		a.in.Title = strings.TrimSpace(a.in.Title)
+		a.in.Description = strings.TrimSpace(a.in.Description)
+		a.slug = a.in.Slug
+		if a.slug == "" {
+			a.slug = Slugify(a.in.Title)
+		}
+		if a.slug == "" {
+			return a, invalid(a.line, "title has no letters or digits to make a slug from")
+		}
+		seen := map[string]bool{}
+		for _, t := range a.in.TagList {
+			t = strings.ToLower(strings.TrimSpace(t))
+			if t != "" && !seen[t] {
+				seen[t] = true
+				a.tags = append(a.tags, t)
+			}
+		}
+		return a, nil
+	})
+
+	authors := newAuthorCache(o.DB)
+	enrich := pipeline.NewStage("enrich", func(ctx context.Context, a article) (article, error) {
+		id, ok, err := authors.lookup(ctx, a.in.Author)
+		if err != nil {
+			return a, err
+		}
+		if !ok {
+			return a, invalid(a.line, fmt.Sprintf("author %q does not exist", a.in.Author))
+		}
+		a.author = id
+		return a, nil
+	})
+
+	p := pipeline.Then(pipeline.Then(pipeline.From("import", validate), transform), enrich)
+	batch := make([]article, 0, o.BatchSize)
+	flush := func(ctx context.Context) error {
+		if len(batch) == 0 {
+			return nil
+		}
+		imported, dups, err := write(ctx, o, batch)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		rep.Imported += imported
+		rep.Duplicates += dups
+		snapshot := rep
+		mu.Unlock()
+		batch = batch[:0]
+		if o.Progress != nil {
+			o.Progress(cr.n(), snapshot)
+		}
+		return nil
+	}
+	err := p.Run(ctx, src, func(ctx context.Context, a article) error {
+		batch = append(batch, a)
+		if len(batch) == o.BatchSize {
+			return flush(ctx)
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush(ctx)
+	}
+	if err == nil && readErr != nil {
+		err = fmt.Errorf("import: read: %w", readErr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if o.Progress != nil && err == nil {
+		o.Progress(cr.n(), rep)
+	}
+	return rep, err
+}
+
+func check(in Input) string {
+	switch {
+	case strings.TrimSpace(in.Title) == "":
+		return "title is required"
+	case len(in.Title) > MaxTitle:
+		return fmt.Sprintf("title is longer than %d bytes", MaxTitle)
+	case strings.TrimSpace(in.Description) == "":
+		return "description is required"
+	case len(in.Description) > MaxDescription:
+		return fmt.Sprintf("description is longer than %d bytes", MaxDescription)
+	case strings.TrimSpace(in.Body) == "":
+		return "body is required"
+	case len(in.Body) > MaxBody:
+		return fmt.Sprintf("body is longer than %d bytes", MaxBody)
+	case strings.TrimSpace(in.Author) == "":
+		return "author is required"
+	case len(in.TagList) > MaxTags:
+		return fmt.Sprintf("more than %d tags", MaxTags)
+	}
+	for _, t := range in.TagList {
+		if len(t) > MaxTag {
+			return fmt.Sprintf("tag %q is longer than %d bytes", t, MaxTag)
+		}
+	}
+	return ""
+}
+
+// Slugify lowers title and joins its runs of letters and digits with hyphens.
+func Slugify(title string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(title) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
+// write stores one batch in one transaction and reports how many were new.
+func write(ctx context.Context, o Options, batch []article) (imported, dups int, err error) {
+	now := o.Now().UTC()
+	err = o.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		imported, dups = 0, 0
+		tagIDs := map[string]int64{}
+		var touched []string
+		for _, a := range batch {
+			row := conduit.Article{
+				Slug: a.slug, Title: a.in.Title, Description: a.in.Description, Body: a.in.Body,
+				AuthorID: a.author, CreatedAt: now, UpdatedAt: now,
+			}
+			res, err := tx.NewInsert().Model(&row).On("CONFLICT (slug) DO NOTHING").Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("insert article %q (line %d): %w", a.slug, a.line, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				dups++
+				continue
+			}
+			if row.ID == 0 {
+				if err := tx.NewSelect().Table("articles").Column("id").Where("slug = ?", a.slug).Scan(ctx, &row.ID); err != nil {
+					return fmt.Errorf("find article %q: %w", a.slug, err)
+				}
+			}
+			imported++
+			for _, t := range a.tags {
+				id, ok := tagIDs[t]
+				if !ok {
+					if _, err := tx.NewInsert().Model(&conduit.Tag{Name: t}).On("CONFLICT (name) DO NOTHING").Exec(ctx); err != nil {
+						return fmt.Errorf("insert tag %q: %w", t, err)
+					}
+					if err := tx.NewSelect().Table("tags").Column("id").Where("name = ?", t).Scan(ctx, &id); err != nil {
+						return fmt.Errorf("find tag %q: %w", t, err)
+					}
+					tagIDs[t] = id
+					touched = append(touched, t)
+				}
+				if _, err := tx.NewInsert().Model(&conduit.ArticleTag{ArticleID: row.ID, TagID: id}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+					return fmt.Errorf("tag article %q: %w", a.slug, err)
+				}
+			}
+		}
+		if o.Queue != nil && len(touched) > 0 {
+			return conduitjobs.TagsChanged(ctx, o.Queue, tx, touched)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("import: write batch: %w", err)
+	}
+	return imported, dups, nil
+}
+
+type authorCache struct {
+	db *bun.DB
+	mu sync.Mutex
+	m  map[string]int64 // 0: known not to exist
+}
+
+func newAuthorCache(db *bun.DB) *authorCache { return &authorCache{db: db, m: map[string]int64{}} }
+
+func (c *authorCache) lookup(ctx context.Context, username string) (int64, bool, error) {
+	c.mu.Lock()
+	id, ok := c.m[username]
+	c.mu.Unlock()
+	if ok {
+		return id, id != 0, nil
+	}
+	var ids []int64
+	if err := c.db.NewSelect().Table("users").Column("id").Where("username = ?", username).Scan(ctx, &ids); err != nil {
+		return 0, false, fmt.Errorf("import: find author %q: %w", username, err)
+	}
+	if len(ids) > 0 {
+		id = ids[0]
+	}
+	c.mu.Lock()
+	c.m[username] = id
+	c.mu.Unlock()
+	return id, id != 0, nil
+}
+
+type countingReader struct {
+	r  io.Reader
+	mu sync.Mutex
+	c  int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.mu.Lock()
+	c.c += int64(n)
+	c.mu.Unlock()
+	if errors.Is(err, io.EOF) {
+		return n, io.EOF // unwrapped, as bufio.Scanner expects
+	}
+	return n, err
+}
+
+func (c *countingReader) n() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.c
+}

@@ -1,0 +1,339 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/extra/redisotel/v9"
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisOptions configure the Redis driver.
+type RedisOptions struct {
+	Options
+	// URL is redis://[user:pass@]host:port/db (or rediss://). Ignored when Client is set.
+	URL string
+	// Client, when set, is used as is and not closed by Close.
+	Client *redis.Client
+	// Prefix starts every key and tag this cache writes (default "brisk:"), so several apps
+	// or tests can share one Redis.
+	Prefix string
+	// Timeout bounds dialing and each command (default 250ms): a slow Redis becomes a miss,
+	// not a slow request.
+	Timeout time.Duration
+	// Cooldown is how long the driver skips Redis after a network error (default 1s).
+	Cooldown time.Duration
+	// Now is the clock for the cool-down (default time.Now).
+	Now func() time.Time
+	// NoTracing leaves out redisotel's spans and client metrics.
+	NoTracing bool
+}
+
+type redisDriver struct {
+	rdb       *redis.Client
+	own       bool
+	prefix    string
+	cooldown  time.Duration
+	now       func() time.Time
+	downUntil atomic.Int64 // unix nanoseconds; 0 when healthy
+	tripped   func(error)
+
+	// Invalidations that could not reach Redis are replayed before the next call does, so a
+	// write made while Redis was unreachable is not followed by a stale read once it is back.
+	lost      atomic.Bool
+	mu        sync.Mutex
+	lostKeys  map[string]struct{}
+	lostTags  map[string]struct{}
+	lostWhole bool // more than maxLost: wipe every key under the prefix instead
+}
+
+// maxLost bounds the invalidations remembered during an outage.
+const maxLost = 10_000
+
+// flushScript deletes every key recorded under each tag, then the tags, atomically, so a key
+// tagged while the flush runs is either deleted or recorded after it.
+var flushScript = redis.NewScript(`
+local n = 0
+for _, tag in ipairs(KEYS) do
+  local members = redis.call('SMEMBERS', tag)
+  for i = 1, #members, 500 do
+    redis.call('DEL', unpack(members, i, math.min(i + 499, #members)))
+  end
+  n = n + #members
+  redis.call('DEL', tag)
+end
+return n
+`)
+
+// NewRedis returns a cache on Redis. It does not wait for Redis to answer: a Redis that is
+// down at start is treated like one that goes down later (misses, counted errors) and is used
+// as soon as it answers.
+func NewRedis(_ context.Context, o RedisOptions) (*Cache, error) {
+	if o.Prefix == "" {
+		o.Prefix = "brisk:"
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 250 * time.Millisecond
+	}
+	if o.Cooldown <= 0 {
+		o.Cooldown = time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	d := &redisDriver{rdb: o.Client, prefix: o.Prefix, cooldown: o.Cooldown, now: o.Now}
+	if d.rdb == nil {
+		ro, err := redis.ParseURL(o.URL)
+		if err != nil {
+			return nil, fmt.Errorf("cache: REDIS_URL: %w", err)
+		}
+		ro.DialTimeout = o.Timeout
+		ro.ReadTimeout = o.Timeout
+		ro.WriteTimeout = o.Timeout
+		ro.PoolTimeout = o.Timeout
+		ro.MaxRetries = -1 // a retry doubles the wait; the next request tries again anyway
+		d.rdb = redis.NewClient(ro)
+		d.own = true
+		if !o.NoTracing {
+			if err := errors.Join(redisotel.InstrumentTracing(d.rdb), redisotel.InstrumentMetrics(d.rdb)); err != nil {
+				_ = d.rdb.Close()
+				return nil, fmt.Errorf("cache: instrument redis: %w", err)
+			}
+		}
+	}
+	c, err := newCache(d, o.Options, true)
+	if err != nil {
+		if d.own {
+			_ = d.rdb.Close()
+		}
+		return nil, err
+	}
+	log := c.opts.Logger
+	d.tripped = func(err error) {
+		log.Warn("cache: redis failed; serving without it during the cool-down", "cooldown", d.cooldown, "err", err)
+	}
+	return c, nil
+}
+
+func (d *redisDriver) name() string  { return "redis" }
+func (d *redisDriver) encodes() bool { return true }
+
+func (d *redisDriver) key(k string) string { return d.prefix + "v:" + k }
+func (d *redisDriver) tag(t string) string { return d.prefix + "t:" + t }
+
+// check refuses calls during the cool-down and replays lost invalidations after it.
+func (d *redisDriver) check(ctx context.Context) error {
+	if until := d.downUntil.Load(); until != 0 && d.now().UnixNano() < until {
+		return ErrUnavailable
+	}
+	if d.lost.Load() {
+		return d.replay(ctx)
+	}
+	return nil
+}
+
+// remember records invalidations that failed, for replay.
+func (d *redisDriver) remember(keys, tags []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.lostKeys == nil {
+		d.lostKeys, d.lostTags = map[string]struct{}{}, map[string]struct{}{}
+	}
+	for _, k := range keys {
+		d.lostKeys[k] = struct{}{}
+	}
+	for _, t := range tags {
+		d.lostTags[t] = struct{}{}
+	}
+	if len(d.lostKeys)+len(d.lostTags) > maxLost {
+		d.lostWhole = true
+		clear(d.lostKeys)
+		clear(d.lostTags)
+	}
+	d.lost.Store(true)
+}
+
+func (d *redisDriver) replay(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.lost.Load() {
+		return nil
+	}
+	var err error
+	if d.lostWhole {
+		err = d.wipe(ctx)
+	} else {
+		var keys, tags []string
+		for k := range d.lostKeys {
+			keys = append(keys, d.key(k))
+		}
+		for t := range d.lostTags {
+			tags = append(tags, d.tag(t))
+		}
+		if len(keys) > 0 {
+			err = d.rdb.Del(ctx, keys...).Err()
+		}
+		if err == nil && len(tags) > 0 {
+			err = flushScript.Run(ctx, d.rdb, tags).Err()
+		}
+	}
+	var reply redis.Error
+	if err = d.result(ctx, err); err != nil && !errors.As(err, &reply) {
+		return fmt.Errorf("replay invalidations lost during an outage: %w", err)
+	}
+	// Done, or refused by Redis itself (retrying would never succeed): forget them.
+	clear(d.lostKeys)
+	clear(d.lostTags)
+	d.lostWhole = false
+	d.lost.Store(false)
+	return nil
+}
+
+// wipe deletes every key under the prefix (SCAN, not KEYS, so Redis keeps serving).
+func (d *redisDriver) wipe(ctx context.Context) error {
+	iter := d.rdb.Scan(ctx, 0, d.prefix+"*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			if err := d.rdb.Del(ctx, batch...).Err(); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return d.rdb.Del(ctx, batch...).Err()
+	}
+	return nil
+}
+
+// result trips the cool-down on errors that are not Redis replies (network, timeout) unless
+// the caller's context ended, and clears it on success.
+func (d *redisDriver) result(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, redis.Nil) {
+		if d.downUntil.Load() != 0 {
+			d.downUntil.Store(0)
+		}
+		return err
+	}
+	var reply redis.Error
+	if ctx.Err() == nil && !errors.As(err, &reply) {
+		if d.downUntil.Swap(d.now().Add(d.cooldown).UnixNano()) == 0 && d.tripped != nil {
+			d.tripped(err)
+		}
+	}
+	return err
+}
+
+func (d *redisDriver) get(ctx context.Context, key string) (any, bool, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, false, err
+	}
+	b, err := d.rdb.Get(ctx, d.key(key)).Bytes()
+	if err := d.result(ctx, err); err != nil {
+		if errors.Is(err, redis.Nil) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+func (d *redisDriver) getMany(ctx context.Context, keys []string) ([]any, []bool, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, nil, err
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = d.key(k)
+	}
+	res, err := d.rdb.MGet(ctx, full...).Result()
+	if err := d.result(ctx, err); err != nil {
+		return nil, nil, err
+	}
+	vals := make([]any, len(keys))
+	found := make([]bool, len(keys))
+	for i, r := range res {
+		if s, ok := r.(string); ok {
+			vals[i], found[i] = []byte(s), true
+		}
+	}
+	return vals, found, nil
+}
+
+func (d *redisDriver) set(ctx context.Context, items []item, ttl time.Duration, tags []string) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	if len(items) == 1 && len(tags) == 0 {
+		return d.result(ctx, d.rdb.Set(ctx, d.key(items[0].key), items[0].val, ttl).Err())
+	}
+	_, err := d.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		for _, it := range items {
+			p.Set(ctx, d.key(it.key), it.val, ttl)
+		}
+		if len(tags) > 0 {
+			members := make([]any, len(items))
+			for i, it := range items {
+				members[i] = d.key(it.key)
+			}
+			for _, t := range tags {
+				tk := d.tag(t)
+				p.SAdd(ctx, tk, members...)
+				// The tag outlives its longest-lived member: NX sets a first expiry, GT extends it.
+				p.ExpireNX(ctx, tk, ttl)
+				p.ExpireGT(ctx, tk, ttl)
+			}
+		}
+		return nil
+	})
+	return d.result(ctx, err)
+}
+
+func (d *redisDriver) delete(ctx context.Context, keys []string) error {
+	err := d.check(ctx)
+	if err == nil {
+		full := make([]string, len(keys))
+		for i, k := range keys {
+			full[i] = d.key(k)
+		}
+		err = d.result(ctx, d.rdb.Del(ctx, full...).Err())
+	}
+	if err != nil {
+		d.remember(keys, nil)
+	}
+	return err
+}
+
+func (d *redisDriver) flush(ctx context.Context, tags []string) error {
+	err := d.check(ctx)
+	if err == nil {
+		full := make([]string, len(tags))
+		for i, t := range tags {
+			full[i] = d.tag(t)
+		}
+		err = d.result(ctx, flushScript.Run(ctx, d.rdb, full).Err())
+	}
+	if err != nil {
+		d.remember(nil, tags)
+	}
+	return err
+}
+
+func (d *redisDriver) close() error {
+	if !d.own {
+		return nil
+	}
+	if err := d.rdb.Close(); err != nil {
+		return fmt.Errorf("cache: close redis client: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS tag_counts;
+DROP TABLE IF EXISTS notifications;

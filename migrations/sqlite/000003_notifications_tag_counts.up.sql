@@ -1,0 +1,25 @@
+-- Tables written by the background jobs (libs/data/jobs/conduitjobs). Timestamps are TEXT in
+-- UTC as in 000001.
+
+-- One row per follower of an author when the author publishes an article. The unique key
+-- makes the fan-out idempotent: a retried batch inserts nothing twice.
+CREATE TABLE notifications (
+    id         INTEGER PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')),
+    read_at    TEXT
+);
+CREATE UNIQUE INDEX notifications_user_article_kind_key ON notifications (user_id, article_id, kind);
+CREATE INDEX notifications_user_created_idx ON notifications (user_id, created_at DESC, id DESC);
+CREATE INDEX notifications_article_idx ON notifications (article_id);
+
+-- How many articles carry each tag, recomputed by a job whenever an article's tags change.
+-- Recomputing (not incrementing) keeps the job idempotent.
+CREATE TABLE tag_counts (
+    tag        TEXT PRIMARY KEY,
+    articles   INTEGER NOT NULL,
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f+00:00', 'now'))
+);
+CREATE INDEX tag_counts_articles_idx ON tag_counts (articles DESC, tag);
