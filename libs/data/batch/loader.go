@@ -1,8 +1,8 @@
 // Package batch coalesces concurrent single-key lookups into one multi-key fetch.
 //
-// A Loader sits in front of a "find many by ids" function. While no fetch is running, a Load goes
-// straight to the database with its one key, so a lone caller pays only a mutex and a channel, not
-// a waiting window. While fetches are running (at most MaxInFlight), new keys queue; when a fetch
+// A Loader sits in front of a "find many by ids" function. While a fetch slot is free and nothing
+// is queued, a Load fetches its one key itself, on its own goroutine and context, so a lone caller
+// pays only a mutex, not a waiting window. While fetches are running (at most MaxInFlight), new keys queue; when a fetch
 // returns, everything queued leaves together as the next fetch. Under load, 64 callers become a
 // few `WHERE id IN (...)` queries instead of 64 round trips; identical keys share one lookup.
 //
@@ -91,7 +91,8 @@ func (l *Loader[K, V]) Waiting() int {
 }
 
 // Load returns the value for key; found is false when the fetch did not return it. A caller whose
-// ctx ends stops waiting at once with ctx's error; the others in its batch are not affected.
+// ctx ends stops waiting for a batch at once with ctx's error; the others in its batch are not
+// affected. A lone caller's fetch runs with its own ctx, so it ends when the fetch honours ctx.
 func (l *Loader[K, V]) Load(ctx context.Context, key K) (v V, found bool, err error) {
 	if !l.enabled.Load() {
 		l.fetches.Add(1)
@@ -109,13 +110,20 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) (v V, found bool, err er
 
 	l.mu.Lock()
 	if l.inFlight < l.maxInFlight && len(l.queue) == 0 {
-		// A free slot and nobody waiting: fetch this key now, alone. No added latency.
+		// A free slot and nobody waiting: fetch this key now, alone, on this goroutine and
+		// with this caller's context. Nobody can join a running fetch, so it serves only this
+		// caller, and a lone caller pays no goroutine, channel or context of its own.
 		l.inFlight++
-		r := l.newRound(ctx, key)
-		r.running = true
 		l.mu.Unlock()
-		go l.run(r)
-		return l.wait(ctx, r, key)
+		l.fetches.Add(1)
+		l.keys.Add(1)
+		m, err := l.fetch(ctx, []K{key})
+		l.release()
+		if err != nil {
+			return v, false, err
+		}
+		v, found = m[key]
+		return v, found, nil
 	}
 	var r *round[K, V]
 	if n := len(l.queue); n > 0 && len(l.queue[n-1].keys) < l.maxBatch {
@@ -146,6 +154,22 @@ func (r *round[K, V]) add(key K) {
 	}
 	r.seen[key] = struct{}{}
 	r.keys = append(r.keys, key)
+}
+
+// release hands a finished fetch's slot to the oldest queued batch, or frees it.
+func (l *Loader[K, V]) release() {
+	l.mu.Lock()
+	if len(l.queue) == 0 {
+		l.inFlight--
+		l.mu.Unlock()
+		return
+	}
+	r := l.queue[0]
+	l.queue[0] = nil
+	l.queue = l.queue[1:]
+	r.running = true // no more joins: keys are fixed from here
+	l.mu.Unlock()
+	go l.run(r)
 }
 
 // run performs r's fetch, then keeps the slot busy with the oldest queued batch, if any.

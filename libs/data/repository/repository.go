@@ -2,6 +2,9 @@
 // find by id, find many by ids, create, update, delete and paginate. Every method takes a
 // bun.IDB, so the same call runs on the pool or inside a transaction that a service composes
 // with RunInTx. Queries that only make sense for one table live beside that table's model.
+//
+// The lookups by primary key take a fast path (prepared, fixed-shape SQL; see fast.go), and a
+// Finder coalesces concurrent finds by id into one query when batching is switched on.
 package repository
 
 import (
@@ -43,12 +46,28 @@ func (Repository[T]) table(db bun.IDB) (*schema.Table, error) {
 
 // FindByID returns the row whose primary key is id, or ErrNotFound.
 func (r Repository[T]) FindByID(ctx context.Context, db bun.IDB, id int64) (*T, error) {
-	t, err := r.table(db)
+	s, err := shapeFor[T](db)
 	if err != nil {
 		return nil, err
 	}
+	q, ok := runnerOf(db)
+	if !ok || !s.fast {
+		return r.bunFindByID(ctx, db, s.table, id)
+	}
+	row, found, err := fastFindOne[T](ctx, s, q, id)
+	if err != nil {
+		return nil, fmt.Errorf("find %s %d: %w", s.table.Name, id, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("find %s %d: %w", s.table.Name, id, ErrNotFound)
+	}
+	return row, nil
+}
+
+// bunFindByID is FindByID through Bun's query builder.
+func (Repository[T]) bunFindByID(ctx context.Context, db bun.IDB, t *schema.Table, id int64) (*T, error) {
 	row := new(T)
-	err = db.NewSelect().Model(row).
+	err := db.NewSelect().Model(row).
 		Where("?TableAlias.? = ?", bun.Ident(t.PKs[0].Name), id).
 		Limit(1).
 		Scan(ctx)
@@ -65,15 +84,28 @@ func (r Repository[T]) FindByID(ctx context.Context, db bun.IDB, id int64) (*T, 
 // order; ids that match nothing are simply absent. It exists so callers resolve a page of
 // references without one query per row.
 func (r Repository[T]) FindByIDs(ctx context.Context, db bun.IDB, ids []int64) ([]T, error) {
-	t, err := r.table(db)
+	s, err := shapeFor[T](db)
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]T, 0, len(ids))
 	if len(ids) == 0 {
-		return rows, nil
+		return []T{}, nil
 	}
-	err = db.NewSelect().Model(&rows).
+	q, ok := runnerOf(db)
+	if !ok || !s.fast {
+		return r.bunFindByIDs(ctx, db, s.table, ids)
+	}
+	rows, err := fastFindMany[T](ctx, s, q, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find many %s: %w", s.table.Name, err)
+	}
+	return rows, nil
+}
+
+// bunFindByIDs is FindByIDs through Bun's query builder.
+func (Repository[T]) bunFindByIDs(ctx context.Context, db bun.IDB, t *schema.Table, ids []int64) ([]T, error) {
+	rows := make([]T, 0, len(ids))
+	err := db.NewSelect().Model(&rows).
 		Where("?TableAlias.? IN (?)", bun.Ident(t.PKs[0].Name), bun.In(ids)).
 		Scan(ctx)
 	if err != nil {
@@ -129,10 +161,23 @@ func (r Repository[T]) Update(ctx context.Context, db bun.IDB, row *T, columns .
 
 // Delete removes the row whose primary key is id, or returns ErrNotFound.
 func (r Repository[T]) Delete(ctx context.Context, db bun.IDB, id int64) error {
-	t, err := r.table(db)
+	s, err := shapeFor[T](db)
 	if err != nil {
 		return err
 	}
+	q, ok := runnerOf(db)
+	if !ok || !s.fast {
+		return r.bunDelete(ctx, db, s.table, id)
+	}
+	res, err := fastDelete(ctx, s, q, id)
+	if err != nil {
+		return fmt.Errorf("delete %s %d: %w", s.table.Name, id, err)
+	}
+	return affectedOne(res, "delete", s.table.Name)
+}
+
+// bunDelete is Delete through Bun's query builder.
+func (Repository[T]) bunDelete(ctx context.Context, db bun.IDB, t *schema.Table, id int64) error {
 	res, err := db.NewDelete().Model((*T)(nil)).
 		Where("? = ?", bun.Ident(t.PKs[0].Name), id).
 		Exec(ctx)

@@ -1,0 +1,56 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
+	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/data/repository"
+)
+
+// GET /api/user finds the caller by id through the user finder, so concurrent requests share
+// batch queries when batching is on; and each still gets its own account.
+func TestCurrentUserGoesThroughTheBatchingFinder(t *testing.T) {
+	t.Parallel()
+	var finder *repository.Finder[conduit.User]
+	a := newAPI(t, func(d *httpapi.Deps) {
+		var err error
+		finder, err = repository.NewFinder[conduit.User](d.DB, repository.FinderOptions{Batching: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.UserFinder = finder
+	})
+	const n = 24
+	tokens := make([]string, n)
+	for i := range tokens {
+		tokens[i] = a.register(fmt.Sprint("batch", i))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i, tok := range tokens {
+		wg.Go(func() {
+			r := a.do("GET", "/api/user", tok, nil)
+			if r.Code != http.StatusOK {
+				errs <- fmt.Errorf("status %d: %s", r.Code, r.Body)
+				return
+			}
+			if got := obj(r.json(t), "user")["username"]; got != fmt.Sprint("batch", i) {
+				errs <- fmt.Errorf("user %d got the account of %v", i, got)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	queries, ids := finder.Stats()
+	if ids != n || queries < 1 || queries > n {
+		t.Fatalf("finder carried %d ids in %d queries, want all %d finds through it", ids, queries, n)
+	}
+	t.Logf("%d finds in %d queries", n, queries)
+}
