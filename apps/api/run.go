@@ -16,6 +16,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -24,6 +25,8 @@ import (
 	"github.com/brisk-go/brisk/apps/api/internal/server"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data"
+	"github.com/brisk-go/brisk/libs/data/jobs/conduitjobs"
+	"github.com/brisk-go/brisk/libs/observe"
 	"github.com/brisk-go/brisk/migrations"
 )
 
@@ -68,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	switch cmd {
 	case "serve":
-		return serve(ctx, cfg, log)
+		return serve(ctx, cfg, log, getenv)
 	case "migrate":
 		return migrateCmd(ctx, cfg, rest, stdout)
 	case "seed":
@@ -91,10 +94,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.Log.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(observe.NewLogHandler(h))
 }
 
 func buildVersion() string {
@@ -138,7 +142,21 @@ func latestVersion(cfg *config.Config) uint {
 	return v
 }
 
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func(string) string) error {
+	// Telemetry first: the database's query hook takes its providers when it is opened.
+	tel, err := observe.New(ctx, observe.Options{
+		Service: "brisk-api", Version: buildVersion(), AdminAddr: cfg.AdminAddr, Getenv: getenv, Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("flush telemetry", "err", err)
+		}
+	}()
 	db, err := openDB(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -148,17 +166,40 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			log.Warn("close database", "err", err)
 		}
 	}()
+	tel.AddCheck(observe.Check{Name: "database", Probe: db.PingContext})
+	appCache, queue, stopBackground, err := background(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	defer stopBackground()
 	secret, err := jwtSecret(cfg, log)
 	if err != nil {
 		return err
 	}
+	users, stopFinder, err := userFinder(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := stopFinder(sctx); err != nil {
+			log.Warn("stop batching of finds", "err", err)
+		}
+	}()
 	engine, err := httpapi.New(httpapi.Deps{
 		DB:                 db,
+		Deadlines:          deadlines(cfg),
+		UserFinder:         users,
 		Logger:             log,
 		JWTSecret:          secret,
 		TokenTTL:           cfg.Auth.TokenTTL,
 		CORSAllowedOrigins: cfg.HTTP.CORSAllowedOrigins,
 		MaxBodyBytes:       cfg.HTTP.MaxBodyBytes,
+		Middleware:         tel.Middleware("/healthz", "/readyz"),
+		Cache:              appCache,
+		CacheTTL:           cfg.Cache.TTL,
+		Jobs:               conduitjobs.Enqueuer{Queue: queue},
 	})
 	if err != nil {
 		return err
@@ -176,6 +217,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
+	}
+	if err := tel.Start(ctx); err != nil {
+		_ = ln.Close()
+		return err
 	}
 	log.Info("api starting", "version", buildVersion(), "profile", cfg.Profile, "database", data.Dialect(db))
 	return server.Serve(ctx, ln, engine, cfg.HTTP.ShutdownTimeout, log)

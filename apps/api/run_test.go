@@ -124,7 +124,7 @@ func TestServeMigratesAnswersReadyAndStops(t *testing.T) {
 			"DATABASE_URL":          url,
 			"DATABASE_AUTO_MIGRATE": "true",
 			"HTTP_ADDR":             "127.0.0.1:0",
-			"ADMIN_ADDR":            "",
+			"ADMIN_ADDR":            "127.0.0.1:0", // an empty value would mean the default port
 			"LOG_FORMAT":            "json",
 			"JWT_SECRET":            strings.Repeat("s", 32),
 		}), w)
@@ -161,7 +161,7 @@ func TestReadyzReportsPendingMigrations(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, nil, envOf(map[string]string{
-			"DATABASE_URL": url, "DATABASE_AUTO_MIGRATE": "false", "HTTP_ADDR": "127.0.0.1:0",
+			"DATABASE_URL": url, "DATABASE_AUTO_MIGRATE": "false", "HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0",
 			"LOG_FORMAT": "json", "JWT_SECRET": strings.Repeat("s", 32),
 		}), w)
 	}()

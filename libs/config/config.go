@@ -46,8 +46,19 @@ type Config struct {
 		URL          string
 		MaxOpenConns int
 		AutoMigrate  string // auto, true, false
+		BatchFinds   string // auto, on, off
 	}
 	RedisURL string
+	Cache    struct {
+		TTL time.Duration
+	}
+
+	Jobs struct {
+		InProcess   string // auto, true, false
+		MaxWorkers  int
+		JobTimeout  time.Duration
+		RescueAfter time.Duration
+	}
 
 	Log struct {
 		Level  slog.Level
@@ -78,6 +89,20 @@ type Config struct {
 		SamplingInterval     time.Duration
 		OptimizationInterval time.Duration
 		MaxOptimizations     int
+	}
+}
+
+// JobsInProcess resolves JOBS_IN_PROCESS: "auto" runs the workers in the API on SQLite (the
+// embedded default is one process) and not on PostgreSQL, where `worker run` does.
+func (c *Config) JobsInProcess() bool {
+	switch c.Jobs.InProcess {
+	case "true":
+		return true
+	case "false":
+		return false
+	default:
+		t, err := data.ParseURL(c.Database.URL, 0)
+		return err == nil && t.Dialect == "sqlite"
 	}
 }
 
@@ -257,9 +282,13 @@ func Settings() []Setting {
 				return nil
 			}},
 		{Key: "admin.addr", Env: "ADMIN_ADDR", Fallback: "127.0.0.1:9090",
-			Meaning: "Address of the admin listener (/metrics, /debug/pprof, /debug/perf); empty turns it off.",
-			Allowed: "host:port, or empty",
+			Meaning: "Address of the admin listener (/metrics, /debug/pprof, /debug/perf); off turns it off. An API and a worker on one host need different ports.",
+			Allowed: "host:port, or off",
 			set: func(c *Config, v string) error {
+				if v == "off" {
+					c.AdminAddr = ""
+					return nil
+				}
 				if v != "" {
 					if err := parseAddr(v); err != nil {
 						return err
@@ -293,6 +322,17 @@ func Settings() []Setting {
 				}
 				return errWant
 			}},
+		{Key: "database.batch_finds", Env: "DATABASE_BATCH_FINDS", Fallback: "auto",
+			Meaning: "Coalesce concurrent finds by id into one query: auto follows the runtime optimizer (on from its aggressive level, off below), on and off force it.",
+			Allowed: "auto, on or off",
+			set: func(c *Config, v string) error {
+				switch v {
+				case "auto", "on", "off":
+					c.Database.BatchFinds = v
+					return nil
+				}
+				return errWant
+			}},
 		{Key: "redis.url", Env: "REDIS_URL", Fallback: "",
 			Meaning: "Redis for the shared cache (redis://host:port/db); empty uses the in-process memory cache.",
 			Allowed: "redis://… or rediss://…, or empty",
@@ -306,6 +346,33 @@ func Settings() []Setting {
 				c.RedisURL = v
 				return nil
 			}},
+		durSetting("cache.ttl", "CACHE_TTL",
+			"How long the API keeps a cached article, profile or tag list; writes invalidate their entries at once, so this bounds only what another instance's race could leave behind.",
+			func(profiles.Settings) time.Duration { return time.Minute },
+			func(c *Config) *time.Duration { return &c.Cache.TTL }),
+		{Key: "jobs.in_process", Env: "JOBS_IN_PROCESS", Fallback: "auto",
+			Meaning: "Run the background job workers inside the API process: auto does so on SQLite (the embedded default has no separate worker) and leaves PostgreSQL to `worker run`.",
+			Allowed: "auto, true or false",
+			set: func(c *Config, v string) error {
+				switch v {
+				case "auto", "true", "false":
+					c.Jobs.InProcess = v
+					return nil
+				}
+				return errWant
+			}},
+		intSetting("jobs.max_workers", "JOBS_MAX_WORKERS",
+			"Jobs one process runs at the same time.", 1,
+			func(profiles.Settings) int { return 10 },
+			func(c *Config) *int { return &c.Jobs.MaxWorkers }),
+		durSetting("jobs.job_timeout", "JOBS_JOB_TIMEOUT",
+			"Longest one job may run before its context is cancelled (and it is retried); also how long a stopping worker waits for running jobs.",
+			func(profiles.Settings) time.Duration { return time.Minute },
+			func(c *Config) *time.Duration { return &c.Jobs.JobTimeout }),
+		durSetting("jobs.rescue_after", "JOBS_RESCUE_AFTER",
+			"How long a job may stay running before it is taken for lost (its worker died) and retried; must exceed JOBS_JOB_TIMEOUT.",
+			func(profiles.Settings) time.Duration { return time.Hour },
+			func(c *Config) *time.Duration { return &c.Jobs.RescueAfter }),
 		{Key: "log.level", Env: "LOG_LEVEL", Fallback: "info",
 			Meaning: "Lowest level logged.", Allowed: "debug, info, warn or error",
 			set: func(c *Config, v string) error {
@@ -500,6 +567,11 @@ func crossCheck(c *Config) error {
 		return &Error{Env: "GOROUTINE_MIN_WORKERS", Key: "goroutine.min_workers", Value: strconv.Itoa(c.Pool.MinWorkers),
 			Allowed: fmt.Sprintf("at most GOROUTINE_MAX_WORKERS (%d)", c.Pool.MaxWorkers),
 			Reason:  "the minimum exceeds the maximum"}
+	}
+	if c.Jobs.RescueAfter <= c.Jobs.JobTimeout {
+		return &Error{Env: "JOBS_RESCUE_AFTER", Key: "jobs.rescue_after", Value: c.Jobs.RescueAfter.String(),
+			Allowed: fmt.Sprintf("more than JOBS_JOB_TIMEOUT (%s)", c.Jobs.JobTimeout),
+			Reason:  "a job still running within its timeout would be taken for lost"}
 	}
 	if c.Context.DefaultTimeout > c.Context.MaxTimeout {
 		return &Error{Env: "CONTEXT_DEFAULT_TIMEOUT", Key: "context.default_timeout", Value: c.Context.DefaultTimeout.String(),

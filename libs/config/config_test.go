@@ -95,6 +95,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"JWT_SECRET": "short"}, "JWT_SECRET"},
 		{map[string]string{"CORS_ALLOWED_ORIGINS": "localhost:3000"}, "CORS_ALLOWED_ORIGINS"},
 		{map[string]string{"DATABASE_AUTO_MIGRATE": "sometimes"}, "DATABASE_AUTO_MIGRATE"},
+		{map[string]string{"DATABASE_BATCH_FINDS": "always"}, "DATABASE_BATCH_FINDS"},
 		{map[string]string{"HTTP_MAX_BODY_BYTES": "10"}, "HTTP_MAX_BODY_BYTES"},
 	}
 	for _, tc := range cases {

@@ -9,6 +9,7 @@ package data
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -105,10 +106,19 @@ type Options struct {
 	BusyTimeout     time.Duration // SQLite: how long a writer waits for the lock (default 5s)
 	// Tracing adds the OpenTelemetry query hook (spans and query-duration metrics per query).
 	Tracing bool
+	// WrapConnector, when set, wraps the driver's connector: tests use it to see every
+	// statement that reaches the database, whichever path sent it.
+	WrapConnector func(driver.Connector) driver.Connector
+	// QueryTracer, when set, sees every query pgx sends on PostgreSQL, whether through
+	// database/sql or straight on pgx's connection (the repositories' fast path).
+	QueryTracer pgx.QueryTracer
 }
 
 // OpenSQL opens a database/sql pool for target, creating the SQLite file's directory if needed.
-func OpenSQL(t Target) (*sql.DB, error) {
+func OpenSQL(t Target) (*sql.DB, error) { return openSQL(t, Options{}) }
+
+func openSQL(t Target, opts Options) (*sql.DB, error) {
+	wrap := opts.WrapConnector
 	if t.Dialect == migrations.SQLite {
 		if dir := filepath.Dir(t.Path); dir != "" && dir != "." {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -128,14 +138,35 @@ func OpenSQL(t Target) (*sql.DB, error) {
 		cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 2 * time.Second}
 		}
+		if opts.QueryTracer != nil {
+			cfg.Tracer = opts.QueryTracer
+		}
+		if wrap != nil {
+			return sql.OpenDB(wrap(stdlib.GetConnector(*cfg))), nil
+		}
 		return stdlib.OpenDB(*cfg), nil
 	}
 	db, err := sql.Open(t.Driver, t.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("data: open %s: %w", t.Dialect, err)
 	}
+	if wrap != nil {
+		// sql.Open has no connector to wrap: build the one it would have used.
+		drv := db.Driver()
+		_ = db.Close()
+		return sql.OpenDB(wrap(dsnConnector{dsn: t.DSN, driver: drv})), nil
+	}
 	return db, nil
 }
+
+// dsnConnector is what sql.Open builds for a driver without a connector of its own.
+type dsnConnector struct {
+	dsn    string
+	driver driver.Driver
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.driver.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.driver }
 
 // Open connects to the database named by opts.URL and checks that it answers.
 func Open(ctx context.Context, opts Options) (*bun.DB, error) {
@@ -143,7 +174,7 @@ func Open(ctx context.Context, opts Options) (*bun.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data: DATABASE_URL: %w", err)
 	}
-	sqldb, err := OpenSQL(t)
+	sqldb, err := openSQL(t, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +201,9 @@ func Open(ctx context.Context, opts Options) (*bun.DB, error) {
 	}
 	if opts.Tracing {
 		// bun v1.3: WithQueryHook returns a copy that carries the hook.
-		db = db.WithQueryHook(bunotel.NewQueryHook(bunotel.WithFormattedQueries(true)))
+		// Spans carry the query template, not the formatted query: formatted queries would put
+		// emails, password hashes and tokens into every trace backend.
+		db = db.WithQueryHook(bunotel.NewQueryHook(bunotel.WithFormattedQueries(false)))
 	}
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()

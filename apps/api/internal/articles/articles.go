@@ -17,6 +17,7 @@ import (
 
 	"github.com/brisk-go/brisk/apps/api/internal/apperr"
 	"github.com/brisk-go/brisk/apps/api/internal/validate"
+	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
@@ -41,6 +42,12 @@ type Service struct {
 	tags      conduit.Tags
 	favorites conduit.Favorites
 	now       func() time.Time
+
+	jobs    Jobs         // nil: no background jobs
+	cache   *cache.Cache // nil: no caching
+	ttl     time.Duration
+	views   cache.Typed[conduit.ArticleView]
+	tagList cache.Typed[[]string]
 }
 
 // NewService returns the article service. now is the clock (time.Now when nil).
@@ -108,6 +115,9 @@ func (s *Service) Feed(ctx context.Context, in ListInput) (Page, error) {
 
 // Get returns the article with that slug as viewerID (0: anonymous) sees it.
 func (s *Service) Get(ctx context.Context, slug string, viewerID int64) (*conduit.ArticleView, error) {
+	if viewerID == 0 && s.cache != nil {
+		return s.getCached(ctx, slug)
+	}
 	a, err := s.find(ctx, s.db, slug)
 	if err != nil {
 		return nil, err
@@ -195,8 +205,17 @@ func (s *Service) Create(ctx context.Context, authorID int64, in CreateInput) (*
 		if err := s.articles.Create(ctx, tx, a); err != nil {
 			return err
 		}
-		return s.tags.Attach(ctx, tx, a.ID, tags)
+		if err := s.tags.Attach(ctx, tx, a.ID, tags); err != nil {
+			return err
+		}
+		if s.jobs != nil {
+			return s.jobs.ArticlePublished(ctx, tx, a.ID, authorID, tags)
+		}
+		return nil
 	})
+	if err == nil && len(tags) > 0 {
+		s.flush(ctx, tagsTag)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create article: %w", err)
 	}
@@ -303,29 +322,57 @@ func (s *Service) Update(ctx context.Context, userID int64, slug string, in Upda
 		if in.TagList == nil {
 			return nil
 		}
+		old, err := s.tagsOf(ctx, tx, a.ID)
+		if err != nil {
+			return err
+		}
 		if err := s.tags.Detach(ctx, tx, a.ID); err != nil {
 			return err
 		}
-		return s.tags.Attach(ctx, tx, a.ID, tags)
+		if err := s.tags.Attach(ctx, tx, a.ID, tags); err != nil {
+			return err
+		}
+		if s.jobs != nil {
+			return s.jobs.TagsChanged(ctx, tx, append(old, tags...))
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update article: %w", err)
+	}
+	if in.TagList != nil {
+		s.flush(ctx, ArticleTag(id), tagsTag)
+	} else {
+		s.flush(ctx, ArticleTag(id))
 	}
 	return s.view(ctx, id, userID)
 }
 
 // Delete removes an article of userID's with its comments, favorites and tag links.
 func (s *Service) Delete(ctx context.Context, userID int64, slug string) error {
+	var id int64
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		a, err := s.ownArticle(ctx, tx, userID, slug)
 		if err != nil {
 			return err
 		}
-		return s.articles.Delete(ctx, tx, a.ID)
+		id = a.ID
+		old, err := s.tagsOf(ctx, tx, a.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.articles.Delete(ctx, tx, a.ID); err != nil {
+			return err
+		}
+		if s.jobs != nil {
+			return s.jobs.TagsChanged(ctx, tx, old)
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete article: %w", err)
 	}
+	s.flush(ctx, ArticleTag(id), tagsTag)
 	return nil
 }
 
@@ -365,11 +412,19 @@ func (s *Service) setFavorite(ctx context.Context, userID int64, slug string, on
 	if err != nil {
 		return nil, fmt.Errorf("favorite article: %w", err)
 	}
+	s.flush(ctx, ArticleTag(id))
 	return s.view(ctx, id, userID)
 }
 
 // Tags returns every tag at least one article carries, sorted.
 func (s *Service) Tags(ctx context.Context) ([]string, error) {
+	if s.cache != nil {
+		return s.tagList.Tags(tagsTag).Remember(ctx, tagsTag, s.ttl, s.tagsInUse)
+	}
+	return s.tagsInUse(ctx)
+}
+
+func (s *Service) tagsInUse(ctx context.Context) ([]string, error) {
 	tags, err := s.tags.InUse(ctx, s.db)
 	if err != nil {
 		return nil, fmt.Errorf("list tags: %w", err)

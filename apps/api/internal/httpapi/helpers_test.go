@@ -2,14 +2,12 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,26 +22,19 @@ var testSecret = []byte("test-secret-test-secret-test-secret!")
 
 // api is the real router over a fresh, migrated database.
 type api struct {
-	t       testing.TB
-	h       http.Handler
-	db      *bun.DB
-	queries *queryCounter
+	t  testing.TB
+	h  http.Handler
+	db *bun.DB
+	// queries counts every statement that reaches the database driver, whether Bun's query
+	// builder or a repository's prepared fast path sent it.
+	queries *datatest.Counter
 }
-
-// queryCounter is a bun query hook counting every statement sent to the database.
-type queryCounter struct{ n atomic.Int64 }
-
-func (q *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
-	return ctx
-}
-func (q *queryCounter) AfterQuery(context.Context, *bun.QueryEvent) { q.n.Add(1) }
 
 func newAPI(t testing.TB, tweak ...func(*httpapi.Deps)) *api {
 	t.Helper()
-	db := datatest.New(t)
-	counter := &queryCounter{}
+	db, counter := datatest.NewCounted(t)
 	d := httpapi.Deps{
-		DB:                 db.WithQueryHook(counter),
+		DB:                 db,
 		JWTSecret:          testSecret,
 		TokenTTL:           time.Hour,
 		CORSAllowedOrigins: []string{"http://localhost:4200"},

@@ -13,6 +13,9 @@ import (
 	"github.com/brisk-go/brisk/apps/api/internal/comments"
 	"github.com/brisk-go/brisk/apps/api/internal/profiles"
 	"github.com/brisk-go/brisk/apps/api/internal/users"
+	"github.com/brisk-go/brisk/libs/data/cache"
+	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/data/repository"
 )
 
 // DefaultMaxBodyBytes caps request bodies when Deps.MaxBodyBytes is 0.
@@ -28,6 +31,20 @@ type Deps struct {
 	MaxBodyBytes       int64    // 0: DefaultMaxBodyBytes
 
 	// Optional.
+	// Middleware runs first on every request, before recovery and the routes (telemetry:
+	// it must see the final status and the whole latency).
+	Middleware []gin.HandlerFunc
+	// Deadlines bounds how long each request may run (zero: no deadline).
+	Deadlines Deadlines
+	// UserFinder finds users by id, batching concurrent finds when switched on; nil: one
+	// with batching off.
+	UserFinder *repository.Finder[conduit.User]
+	// Cache, when set, serves anonymous reads of articles, profiles and the tag list; writes
+	// invalidate what they change. CacheTTL bounds an entry's life (default one minute).
+	Cache    *cache.Cache
+	CacheTTL time.Duration
+	// Jobs, when set, receives the background jobs of article changes, in their transaction.
+	Jobs         articles.Jobs
 	Now          func() time.Time // the clock; time.Now when nil
 	PasswordCost int              // bcrypt cost; bcrypt.DefaultCost when 0 (tests use bcrypt.MinCost)
 }
@@ -47,12 +64,30 @@ func New(d Deps) (*gin.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.UserFinder == nil {
+		if d.UserFinder, err = repository.NewFinder[conduit.User](d.DB, repository.FinderOptions{}); err != nil {
+			return nil, err
+		}
+	}
 	h := &handlers{
 		tokens:   tokens,
 		users:    users.NewService(d.DB, tokens, auth.Passwords{Cost: d.PasswordCost}, d.Now),
 		profiles: profiles.NewService(d.DB, d.Now),
 		articles: articles.NewService(d.DB, d.Now),
 		comments: comments.NewService(d.DB, d.Now),
+	}
+	h.users.UseFinder(d.UserFinder)
+	if d.Cache != nil {
+		ttl := d.CacheTTL
+		if ttl <= 0 {
+			ttl = time.Minute
+		}
+		h.articles.UseCache(d.Cache, ttl)
+		h.profiles.UseCache(d.Cache, ttl)
+		h.users.UseCache(d.Cache)
+	}
+	if d.Jobs != nil {
+		h.articles.UseJobs(d.Jobs)
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -62,7 +97,8 @@ func New(d Deps) (*gin.Engine, error) {
 	e.RedirectFixedPath = false
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
-	e.Use(recovery(d.Logger), renderErrors(d.Logger), cors(d.CORSAllowedOrigins), limitBody(d.MaxBodyBytes), refuseNUL)
+	e.Use(d.Middleware...)
+	e.Use(recovery(d.Logger), renderErrors(d.Logger), cors(d.CORSAllowedOrigins), deadline(d.Deadlines), limitBody(d.MaxBodyBytes), refuseNUL)
 	e.NoRoute(func(c *gin.Context) { writeError(c, 404, map[string][]string{"route": {"not found"}}) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, 405, map[string][]string{"method": {"not allowed"}}) })
 

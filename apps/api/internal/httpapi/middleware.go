@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,8 +42,15 @@ func renderErrors(log *slog.Logger) gin.HandlerFunc {
 		err := c.Errors.Last().Err
 		e, ok := apperr.As(err)
 		if !ok || e.Code == apperr.Internal {
-			if errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil {
-				// The client went away or the deadline passed: nothing useful to log.
+			// The request's deadline passed or its client went away: whatever the failed call
+			// says (the context's error, or the database's "canceling statement"), that is
+			// the cause, and nothing about it is worth logging as a failure.
+			ctxErr := c.Request.Context().Err()
+			switch {
+			case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctxErr, context.DeadlineExceeded):
+				writeError(c, http.StatusGatewayTimeout, map[string][]string{"request": {"timed out"}})
+				return
+			case errors.Is(err, context.Canceled) || ctxErr != nil:
 				writeError(c, http.StatusServiceUnavailable, map[string][]string{"request": {"was cancelled"}})
 				return
 			}

@@ -6,11 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/brisk-go/brisk/apps/api/internal/apperr"
+	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
@@ -21,6 +23,17 @@ type Service struct {
 	users   conduit.Users
 	follows conduit.Follows
 	now     func() time.Time
+
+	cache    *cache.Cache // nil: no caching
+	ttl      time.Duration
+	profiles cache.Typed[conduit.ProfileView]
+}
+
+// UseCache caches profiles as anonymous readers see them (following is false for them, so
+// following and unfollowing change nothing cached), for ttl; the user service flushes a
+// profile when its owner changes it (tag "user:<id>").
+func (s *Service) UseCache(c *cache.Cache, ttl time.Duration) {
+	s.cache, s.ttl, s.profiles = c, ttl, cache.Of[conduit.ProfileView](c)
 }
 
 // NewService returns the profile service. now is the clock (time.Now when nil).
@@ -33,6 +46,19 @@ func NewService(db *bun.DB, now func() time.Time) *Service {
 
 // Get returns username's profile as viewerID (0: anonymous) sees it.
 func (s *Service) Get(ctx context.Context, username string, viewerID int64) (*conduit.ProfileView, error) {
+	if viewerID == 0 && s.cache != nil {
+		v, err := s.profiles.RememberTagged(ctx, "profile:"+username, s.ttl, func(ctx context.Context) (conduit.ProfileView, []string, error) {
+			p, err := s.profile(ctx, s.db, username, 0)
+			if err != nil {
+				return conduit.ProfileView{}, nil, err
+			}
+			return *p, []string{"user:" + strconv.FormatInt(p.ID, 10)}, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &v, nil
+	}
 	return s.profile(ctx, s.db, username, viewerID)
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -15,6 +16,7 @@ import (
 	"github.com/brisk-go/brisk/apps/api/internal/apperr"
 	"github.com/brisk-go/brisk/apps/api/internal/auth"
 	"github.com/brisk-go/brisk/apps/api/internal/validate"
+	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
@@ -46,6 +48,8 @@ type Service struct {
 	tokens    *auth.Tokens
 	passwords auth.Passwords
 	now       func() time.Time
+	finder    *repository.Finder[conduit.User] // nil: direct finds
+	cache     *cache.Cache                     // nil: nothing cached to invalidate
 }
 
 // NewService returns the account service. now is the clock (time.Now when nil).
@@ -55,6 +59,14 @@ func NewService(db *bun.DB, tokens *auth.Tokens, passwords auth.Passwords, now f
 	}
 	return &Service{db: db, tokens: tokens, passwords: passwords, now: now}
 }
+
+// UseFinder makes finds by id go through f, which coalesces concurrent ones (every
+// authenticated GET /api/user finds its user by id) when its batching is on.
+func (s *Service) UseFinder(f *repository.Finder[conduit.User]) { s.finder = f }
+
+// UseCache makes Update flush what caches show of the user: the profile and the articles
+// that embed it (cache tag "user:<id>").
+func (s *Service) UseCache(c *cache.Cache) { s.cache = c }
 
 // RegisterInput is a new account.
 type RegisterInput struct {
@@ -183,7 +195,13 @@ func (s *Service) Current(ctx context.Context, userID int64) (Account, error) {
 }
 
 func (s *Service) find(ctx context.Context, db bun.IDB, userID int64) (*conduit.User, error) {
-	u, err := s.users.FindByID(ctx, db, userID)
+	var u *conduit.User
+	var err error
+	if s.finder != nil {
+		u, err = s.finder.FindIn(ctx, db, userID)
+	} else {
+		u, err = s.users.FindByID(ctx, db, userID)
+	}
 	if errors.Is(err, repository.ErrNotFound) {
 		// A validly signed token for an account that no longer exists.
 		return nil, apperr.New(apperr.Unauthorized, "token", "is invalid")
@@ -272,6 +290,10 @@ func (s *Service) Update(ctx context.Context, userID int64, in UpdateInput) (Acc
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("update user: %w", err)
+	}
+	if s.cache != nil {
+		// A failure is logged and counted by the cache and replayed when its store is back.
+		_ = s.cache.Tags("user:" + strconv.FormatInt(u.ID, 10)).Flush(ctx)
 	}
 	return s.account(u)
 }
