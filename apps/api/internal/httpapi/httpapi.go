@@ -98,7 +98,7 @@ func New(d Deps) (*gin.Engine, error) {
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
 	e.Use(d.Middleware...)
-	e.Use(recovery(d.Logger), renderErrors(d.Logger), cors(d.CORSAllowedOrigins), deadline(d.Deadlines), limitBody(d.MaxBodyBytes), refuseNUL)
+	e.Use(requestID, recovery(d.Logger), renderErrors(d.Logger), cors(d.CORSAllowedOrigins), deadline(d.Deadlines), limitBody(d.MaxBodyBytes), refuseNUL)
 	e.NoRoute(func(c *gin.Context) { writeError(c, 404, map[string][]string{"route": {"not found"}}) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, 405, map[string][]string{"method": {"not allowed"}}) })
 

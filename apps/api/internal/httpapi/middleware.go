@@ -55,7 +55,7 @@ func renderErrors(log *slog.Logger) gin.HandlerFunc {
 				return
 			}
 			log.ErrorContext(c.Request.Context(), "request failed",
-				"method", c.Request.Method, "path", c.FullPath(), "err", err)
+				"method", c.Request.Method, "path", c.FullPath(), "request_id", c.GetString(requestIDKey), "err", err)
 			writeError(c, http.StatusInternalServerError, map[string][]string{"server": {"internal error"}})
 			return
 		}
@@ -75,7 +75,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 				panic(r)
 			}
 			log.ErrorContext(c.Request.Context(), "panic serving request",
-				"method", c.Request.Method, "path", c.Request.URL.Path, "panic", fmt.Sprint(r))
+				"method", c.Request.Method, "path", c.Request.URL.Path, "request_id", c.GetString(requestIDKey), "panic", fmt.Sprint(r))
 			if !c.Writer.Written() {
 				writeError(c, http.StatusInternalServerError, map[string][]string{"server": {"internal error"}})
 			}
@@ -101,11 +101,12 @@ func cors(allowed []string) gin.HandlerFunc {
 			return
 		}
 		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Expose-Headers", RequestIDHeader)
 		if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
 			h.Add("Vary", "Access-Control-Request-Method")
 			h.Add("Vary", "Access-Control-Request-Headers")
 			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Requested-With")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Requested-With, "+RequestIDHeader+", "+TimeoutHeader)
 			h.Set("Access-Control-Max-Age", "600")
 			c.AbortWithStatus(http.StatusNoContent)
 			return
