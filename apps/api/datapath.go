@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel"
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
 	"github.com/brisk-go/brisk/libs/config"
@@ -40,6 +41,8 @@ func userFinder(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.L
 		OptimizationInterval: cfg.Optimizer.OptimizationInterval,
 		MaxOptimizations:     cfg.Optimizer.MaxOptimizations,
 		Logger:               log,
+		// The global provider is the one libs/observe serves on /metrics (perfcore.optimizer.*).
+		Meter: otel.GetMeterProvider().Meter("github.com/brisk-go/brisk/libs/perfcore/optimizer"),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("batching of finds: %w", err)

@@ -58,7 +58,9 @@ type Query struct{ Expr, Legend string }
 const rate = "$__rate_interval"
 
 // Boards returns every dashboard.
-func Boards() []Board { return []Board{apiBoard(), runtimeBoard(), dataBoard()} }
+func Boards() []Board {
+	return []Board{apiBoard(), runtimeBoard(), dataBoard(), workerBoard(), perfcoreBoard()}
+}
 
 func apiBoard() Board {
 	sel := fmt.Sprintf(`job="%s"`, APIJob)
@@ -146,7 +148,7 @@ func dataBoard() Board {
 	j := `job=~"$job"`
 	return Board{
 		File: "data.json", UID: "brisk-data", Title: "Brisk data", JobVariable: true,
-		Description: "SQL through Bun (bunotel's go.sql.query_timing, whole milliseconds) and the database/sql connection pool.",
+		Description: "SQL through Bun (bunotel's go.sql.query_timing, whole milliseconds), the cache (libs/data/cache) and the database/sql connection pool.",
 		Rows: []Row{
 			{Title: "Queries", Panels: []Panel{
 				{Title: "Queries per second by operation", Unit: "ops", Queries: []Query{
@@ -156,6 +158,7 @@ func dataBoard() Board {
 				{Title: "Average query time by table", Unit: "ms", Width: 24, Queries: []Query{
 					{Expr: fmt.Sprintf(`sum by (db_sql_table) (rate(go_sql_query_timing_milliseconds_sum{%s}[%s])) / sum by (db_sql_table) (rate(go_sql_query_timing_milliseconds_count{%s}[%s]))`, j, rate, j, rate), Legend: "{{db_sql_table}}"}}},
 			}},
+			cacheRow(j),
 			{Title: "Connection pool", Panels: []Panel{
 				{Title: "Connections", Unit: "short", Queries: []Query{
 					{Expr: fmt.Sprintf(`sum by (job) (go_sql_connections_in_use{%s})`, j), Legend: "{{job}} in use"},
@@ -163,6 +166,109 @@ func dataBoard() Board {
 					{Expr: fmt.Sprintf(`sum by (job) (go_sql_connections_max_open{%s})`, j), Legend: "{{job}} max open"}}},
 				{Title: "Waits for a free connection", Unit: "short", Description: "Requests that found every connection busy; rising waits mean DATABASE_MAX_OPEN_CONNS is the bottleneck.", Queries: []Query{
 					{Expr: fmt.Sprintf(`sum by (job) (rate(go_sql_connections_wait_count_total{%s}[%s]))`, j, rate), Legend: "{{job}} waits/s"}}},
+			}},
+		},
+	}
+}
+
+// orZero keeps a series at zero when its own counter has not appeared yet: counters such as
+// errors are created on the first error, and a panel should read "0 errors" for every
+// driver, stage or kind that is working rather than go blank. base must have the same labels.
+func orZero(expr, base string) string { return fmt.Sprintf(`%s or %s * 0`, expr, base) }
+
+func cacheRow(j string) Row {
+	sum := func(metric string) string {
+		return fmt.Sprintf(`sum by (job, driver) (rate(%s{%s}[%s]))`, metric, j, rate)
+	}
+	hits, misses := sum("brisk_cache_hits_total"), sum("brisk_cache_misses_total")
+	h, m := "("+orZero(hits, misses)+")", "("+orZero(misses, hits)+")"
+	return Row{Title: "Cache", Panels: []Panel{
+		{Title: "Cache hit rate by driver", Unit: "percentunit", Width: 8,
+			Description: "hits / (hits + misses) of cache lookups (memory, or Redis with REDIS_URL).",
+			Queries:     []Query{{Expr: fmt.Sprintf(`%s / (%s + %s)`, h, h, m), Legend: "{{job}} {{driver}}"}}},
+		{Title: "Cache lookups per second by operation", Unit: "ops", Width: 8, Queries: []Query{
+			{Expr: fmt.Sprintf(`sum by (job, op) (rate(brisk_cache_hits_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{op}} hits"},
+			{Expr: fmt.Sprintf(`sum by (job, op) (rate(brisk_cache_misses_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{op}} misses"}}},
+		{Title: "Cache errors per second by driver", Unit: "short", Width: 8,
+			Description: "Failed driver calls (a Redis timeout or refused connection); the request falls back to the database.",
+			Queries:     []Query{{Expr: orZero(sum("brisk_cache_errors_total"), "("+orZero(hits, misses)+")"), Legend: "{{job}} {{driver}}"}}},
+	}}
+}
+
+func workerBoard() Board {
+	j := `job=~"$job"`
+	work := func(extra string) string {
+		return fmt.Sprintf(`sum by (kind) (rate(river_work_count_total{%s%s}[%s]))`, j, extra, rate)
+	}
+	quantile := func(q string) string {
+		return fmt.Sprintf(`histogram_quantile(%s, sum by (le, kind) (rate(river_work_duration_histogram_seconds_bucket{%s}[%s])))`, q, j, rate)
+	}
+	return Board{
+		File: "worker.json", UID: "brisk-worker", Title: "Brisk worker", JobVariable: true,
+		Description: "River jobs: backlog by state, throughput, latency, failures and retries (otelriver's river.* metrics and brisk.jobs). Jobs run in the worker, and in the API too when JOBS_IN_PROCESS runs them there.",
+		Rows: []Row{
+			{Title: "Queue", Panels: []Panel{
+				{Title: "Jobs by state", Unit: "short",
+					Description: "Jobs in River's table by state, completed ones excepted. Growing available means workers cannot keep up; retryable and discarded are failing jobs (worker jobs list).",
+					// Every working process reports the same table: max, not sum, across them.
+					Queries: []Query{{Expr: fmt.Sprintf(`sum by (state) (max by (state, kind) (brisk_jobs{%s}))`, j), Legend: "{{state}}"}}},
+				{Title: "Jobs inserted per second", Unit: "ops",
+					Description: "Jobs enqueued, mostly by the API inside its write transactions.",
+					Queries:     []Query{{Expr: fmt.Sprintf(`sum by (job) (rate(river_insert_count_total{%s}[%s]))`, j, rate), Legend: "{{job}}"}}},
+			}},
+			{Title: "Throughput and latency", Panels: []Panel{
+				{Title: "Jobs worked per second by kind", Unit: "ops", Queries: []Query{{Expr: work(""), Legend: "{{kind}}"}}},
+				{Title: "Job duration by kind (p50, p95)", Unit: "s", Queries: []Query{
+					{Expr: quantile("0.5"), Legend: "{{kind}} p50"},
+					{Expr: quantile("0.95"), Legend: "{{kind}} p95"}}},
+				{Title: "Fetch time (p95)", Unit: "s", Width: 24,
+					Description: "Time for a worker to lock the next batch of available jobs; rising means the queue table or database is the bottleneck.",
+					Queries:     []Query{{Expr: fmt.Sprintf(`histogram_quantile(0.95, sum by (le, job) (rate(river_job_get_available_duration_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{job}}"}}},
+			}},
+			{Title: "Failures and retries", Panels: []Panel{
+				{Title: "Failed job runs per second by kind", Unit: "ops",
+					Description: "Runs that returned an error or panicked; River retries them with backoff until the kind's attempt limit, then discards them.",
+					Queries:     []Query{{Expr: orZero(work(`,status!="ok"`), work("")), Legend: "{{kind}}"}}},
+				{Title: "Retried runs per second by kind", Unit: "ops",
+					Description: "Runs after the first attempt of a job.",
+					Queries:     []Query{{Expr: orZero(work(`,attempt!="1"`), work("")), Legend: "{{kind}}"}}},
+			}},
+		},
+	}
+}
+
+func perfcoreBoard() Board {
+	j := `job=~"$job"`
+	stage := func(metric string) string {
+		return fmt.Sprintf(`sum by (pipeline, stage) (rate(%s{%s}[%s]))`, metric, j, rate)
+	}
+	return Board{
+		File: "perfcore.json", UID: "brisk-perfcore", Title: "Brisk perfcore", JobVariable: true,
+		Description: "The runtime optimizer in the API (DATABASE_BATCH_FINDS=auto) and the pipelines of the background jobs (perfcore.optimizer.*, perfcore.pipeline.*).",
+		Rows: []Row{
+			{Title: "Optimizer", Panels: []Panel{
+				{Title: "Optimizer level", Unit: "short", Width: 8,
+					Description: "0 conservative, 1 moderate, 2 aggressive, 3 maximum. Batching of finds by id is on from aggressive.",
+					Queries:     []Query{{Expr: fmt.Sprintf(`perfcore_optimizer_level{%s}`, j), Legend: "{{job}} {{instance}}"}}},
+				{Title: "Optimizer load inputs", Unit: "percentunit", Width: 8,
+					Description: "Normalised inputs (0..1) the level is decided from: CPU, GC CPU, heap, scheduler latency.",
+					Queries:     []Query{{Expr: fmt.Sprintf(`perfcore_optimizer_load_ratio{%s}`, j), Legend: "{{job}} {{input}}"}}},
+				{Title: "Optimizer actions by kind", Unit: "short", Width: 8,
+					Description: "Actions in the interval (level changes, throttling, memory limit). Zero while the load stays at one level.",
+					Queries: []Query{{Expr: orZero(
+						fmt.Sprintf(`sum by (job, kind) (increase(perfcore_optimizer_actions_total{%s}[%s]))`, j, rate),
+						fmt.Sprintf(`sum by (job) (perfcore_optimizer_level{%s})`, j)), Legend: "{{job}} {{kind}}"}}},
+			}},
+			{Title: "Pipelines", Panels: []Panel{
+				{Title: "Items per second by stage", Unit: "ops", Queries: []Query{
+					{Expr: stage("perfcore_pipeline_items_in_total"), Legend: "{{pipeline}}/{{stage}} in"},
+					{Expr: stage("perfcore_pipeline_items_out_total"), Legend: "{{pipeline}}/{{stage}} out"}}},
+				{Title: "Stage errors per second", Unit: "ops",
+					Description: "Each error stops its run (the job fails and River retries it).",
+					Queries:     []Query{{Expr: orZero(stage("perfcore_pipeline_errors_total"), stage("perfcore_pipeline_items_in_total")), Legend: "{{pipeline}}/{{stage}}"}}},
+				{Title: "Stage call time (p95)", Unit: "s", Width: 24,
+					Description: "One stage function call, sampled 1 in 16 calls; a slow write stage is the database.",
+					Queries:     []Query{{Expr: fmt.Sprintf(`histogram_quantile(0.95, sum by (le, pipeline, stage) (rate(perfcore_pipeline_stage_duration_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{pipeline}}/{{stage}}"}}},
 			}},
 		},
 	}

@@ -23,6 +23,15 @@
 // generated from the River module in go.mod by RiverMigrationFiles; a test fails when the
 // committed files differ. River's own migrator is never run.
 //
+// # Telemetry
+//
+// Every client carries River's OpenTelemetry middleware (rivercontrib/otelriver) on
+// Config.MeterProvider and TracerProvider, the OTel globals by default: a span per worked job
+// linked to the span that inserted it, and the river.* metrics (jobs worked by kind, status and
+// attempt; their duration in second-sized buckets; inserts; fetches). A client that works jobs
+// also observes MetricJobs, the backlog by state and kind, with one grouped query per
+// collection.
+//
 // # Queued event listeners
 //
 // EventQueuer implements perfcore's events.Queuer: a listener registered with

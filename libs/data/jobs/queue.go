@@ -16,6 +16,9 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/uptrace/bun"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/migrations"
@@ -47,6 +50,10 @@ type Config struct {
 	// ID names this client in River's tables (default: River's, from host name and time).
 	ID     string
 	Logger *slog.Logger
+	// MeterProvider and TracerProvider receive River's job metrics and spans and the
+	// brisk.jobs gauge (default: the OTel global providers, which libs/observe sets).
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
 }
 
 // Queue is a River client for Brisk's database.
@@ -55,6 +62,7 @@ type Queue struct {
 	dialect  string
 	listener *pgxpool.Pool
 	working  bool
+	gauge    metric.Registration
 	log      *slog.Logger
 
 	mu      sync.Mutex
@@ -79,6 +87,13 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		FetchPollInterval:           cfg.PollInterval,
 		ID:                          cfg.ID,
 	}
+	if cfg.MeterProvider == nil {
+		cfg.MeterProvider = otel.GetMeterProvider()
+	}
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = otel.GetTracerProvider()
+	}
+	rc.Plugins = []rivertype.Plugin{otelPlugin(cfg.MeterProvider, cfg.TracerProvider)}
 	if q.dialect == migrations.SQLite && cfg.PollInterval == 0 {
 		// SQLite has no LISTEN: without a shorter poll a new job waits up to a second. A fetch
 		// is a local query, so polling more often costs little, and a short cool-down lets a
@@ -120,6 +135,14 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		return nil, fmt.Errorf("jobs: new river client: %w", err)
 	}
 	q.client = client
+	if q.working {
+		// Only a working client reports the backlog: an insert-only one (the API without
+		// in-process workers, the CLI) would report the same table twice.
+		if q.gauge, err = backlogGauge(cfg.MeterProvider, cfg.DB); err != nil {
+			q.closeListener()
+			return nil, err
+		}
+	}
 	return q, nil
 }
 
@@ -189,6 +212,10 @@ func (q *Queue) Stop(ctx context.Context) error {
 		}
 	}
 	q.closeListener()
+	if q.gauge != nil {
+		err = errors.Join(err, q.gauge.Unregister())
+		q.gauge = nil
+	}
 	if err != nil {
 		return fmt.Errorf("jobs: stop: %w", err)
 	}
