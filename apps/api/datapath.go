@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/brisk-go/brisk/libs/data/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 	"github.com/brisk-go/brisk/libs/perfcore/optimizer"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
 // deadlines turns the CONTEXT_* settings into the API's request deadlines.
@@ -24,41 +26,67 @@ func deadlines(cfg *config.Config) httpapi.Deadlines {
 	}
 }
 
+// perfcore starts the API's goroutine pool (GOROUTINE_*) and the runtime optimizer (PROFILE_*)
+// that watches the process and resizes the pool; PROFILE_MAX_OPTIMIZATIONS=0 leaves it only
+// measuring. Both report on the global meter provider, the one libs/observe serves on /metrics
+// (perfcore.pool.*, perfcore.optimizer.*). stop stops the optimizer, then drains the pool: call
+// it once nothing submits any more (after the HTTP server has stopped).
+func perfcore(ctx context.Context, cfg *config.Config, log *slog.Logger) (p *pool.Pool, opt *optimizer.Optimizer, stop func(context.Context) error, err error) {
+	p, err = pool.New(pool.Config{
+		Name:          "api",
+		MinWorkers:    cfg.Pool.MinWorkers,
+		MaxWorkers:    cfg.Pool.MaxWorkers,
+		QueueSize:     cfg.Pool.QueueSize,
+		IdleTimeout:   cfg.Pool.IdleTimeout,
+		WhenFull:      pool.Block,
+		OnStop:        pool.Drain,
+		MeterProvider: otel.GetMeterProvider(),
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("goroutine pool: %w", err)
+	}
+	opt, err = optimizer.New(optimizer.Config{
+		SamplingInterval:     cfg.Optimizer.SamplingInterval,
+		OptimizationInterval: cfg.Optimizer.OptimizationInterval,
+		MaxOptimizations:     cfg.Optimizer.MaxOptimizations,
+		Logger:               log,
+		Meter:                otel.GetMeterProvider().Meter("github.com/brisk-go/brisk/libs/perfcore/optimizer"),
+	})
+	if err == nil {
+		err = opt.Register(p)
+	}
+	if err == nil {
+		err = p.Start(ctx)
+	}
+	if err != nil {
+		// Stopping the pool also takes its instruments off the meter provider.
+		return nil, nil, nil, errors.Join(fmt.Errorf("goroutine pool and optimizer: %w", err), p.Stop(context.WithoutCancel(ctx)))
+	}
+	stop = func(ctx context.Context) error { return errors.Join(opt.Stop(ctx), p.Stop(ctx)) }
+	if err := opt.Start(ctx); err != nil {
+		return nil, nil, nil, errors.Join(err, stop(context.WithoutCancel(ctx)))
+	}
+	return p, opt, stop, nil
+}
+
 // userFinder builds the finder of users by id with batching as DATABASE_BATCH_FINDS says. In
-// auto mode it starts the runtime optimizer and lets its level switch batching (on from
-// aggressive); stop undoes whatever was started.
-func userFinder(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger) (f *repository.Finder[conduit.User], stop func(context.Context) error, err error) {
+// auto mode batching follows opt's level (on from aggressive) until unfollow is called.
+func userFinder(cfg *config.Config, db *bun.DB, opt *optimizer.Optimizer, log *slog.Logger) (f *repository.Finder[conduit.User], unfollow func(), err error) {
 	f, err = repository.NewFinder[conduit.User](db, repository.FinderOptions{Batching: cfg.Database.BatchFinds == "on"})
 	if err != nil {
 		return nil, nil, err
 	}
 	if cfg.Database.BatchFinds != "auto" {
 		log.Info("batching of finds by id fixed", "batch_finds", cfg.Database.BatchFinds)
-		return f, func(context.Context) error { return nil }, nil
+		return f, func() {}, nil
 	}
-	opt, err := optimizer.New(optimizer.Config{
-		SamplingInterval:     cfg.Optimizer.SamplingInterval,
-		OptimizationInterval: cfg.Optimizer.OptimizationInterval,
-		MaxOptimizations:     cfg.Optimizer.MaxOptimizations,
-		Logger:               log,
-		// The global provider is the one libs/observe serves on /metrics (perfcore.optimizer.*).
-		Meter: otel.GetMeterProvider().Meter("github.com/brisk-go/brisk/libs/perfcore/optimizer"),
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("batching of finds: %w", err)
-	}
-	unfollow := repository.FollowOptimizer(opt, f)
-	unlog := opt.Subscribe(func(from, to optimizer.Level) {
+	stopFollowing := repository.FollowOptimizer(opt, f)
+	stopLogging := opt.Subscribe(func(from, to optimizer.Level) {
 		log.Info("batching of finds by id follows the optimizer", "from", from, "to", to, "batching", repository.BatchingAt(to))
 	})
-	if err := opt.Start(ctx); err != nil {
-		unfollow()
-		unlog()
-		return nil, nil, fmt.Errorf("batching of finds: %w", err)
-	}
-	return f, func(ctx context.Context) error {
-		unfollow()
-		unlog()
-		return opt.Stop(ctx)
+	return f, func() {
+		stopFollowing()
+		stopLogging()
 	}, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/jobs/conduitjobs"
 	"github.com/brisk-go/brisk/libs/observe"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 	"github.com/brisk-go/brisk/migrations"
 )
 
@@ -176,17 +177,28 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	if err != nil {
 		return err
 	}
-	users, stopFinder, err := userFinder(ctx, cfg, db, log)
+	// Stopped after the HTTP server (deferred calls run last-in first-out) and before the
+	// database closes: queued tasks may still query it while the pool drains.
+	workers, opt, stopPerfcore, err := perfcore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := stopFinder(sctx); err != nil {
-			log.Warn("stop batching of finds", "err", err)
+		if err := stopPerfcore(sctx); err != nil {
+			log.Warn("stop goroutine pool and optimizer", "err", err)
 		}
 	}()
+	users, unfollow, err := userFinder(cfg, db, opt, log)
+	if err != nil {
+		return err
+	}
+	defer unfollow()
+	var parallel *pool.Pool
+	if cfg.Database.ParallelCount {
+		parallel = workers
+	}
 	engine, err := httpapi.New(httpapi.Deps{
 		DB:                 db,
 		Deadlines:          deadlines(cfg),
@@ -200,6 +212,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		Cache:              appCache,
 		CacheTTL:           cfg.Cache.TTL,
 		Jobs:               conduitjobs.Enqueuer{Queue: queue},
+		Pool:               parallel,
 	})
 	if err != nil {
 		return err

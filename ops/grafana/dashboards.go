@@ -244,7 +244,7 @@ func perfcoreBoard() Board {
 	}
 	return Board{
 		File: "perfcore.json", UID: "brisk-perfcore", Title: "Brisk perfcore", JobVariable: true,
-		Description: "The runtime optimizer in the API (DATABASE_BATCH_FINDS=auto) and the pipelines of the background jobs (perfcore.optimizer.*, perfcore.pipeline.*).",
+		Description: "The API's goroutine pool and the runtime optimizer that watches it, and the pipelines of the background jobs (perfcore.pool.*, perfcore.optimizer.*, perfcore.pipeline.*).",
 		Rows: []Row{
 			{Title: "Optimizer", Panels: []Panel{
 				{Title: "Optimizer level", Unit: "short", Width: 8,
@@ -258,6 +258,23 @@ func perfcoreBoard() Board {
 					Queries: []Query{{Expr: orZero(
 						fmt.Sprintf(`sum by (job, kind) (increase(perfcore_optimizer_actions_total{%s}[%s]))`, j, rate),
 						fmt.Sprintf(`sum by (job) (perfcore_optimizer_level{%s})`, j)), Legend: "{{job}} {{kind}}"}}},
+			}},
+			{Title: "Goroutine pool", Panels: []Panel{
+				{Title: "Pool queue depth", Unit: "short", Width: 6,
+					Description: "Tasks queued and not started. Growing means the workers (GOROUTINE_MAX_WORKERS) cannot keep up; at GOROUTINE_QUEUE_SIZE submitters wait.",
+					Queries:     []Query{{Expr: fmt.Sprintf(`perfcore_pool_tasks_queued{%s}`, j), Legend: "{{job}} {{pool}}"}}},
+				{Title: "Pool workers", Unit: "short", Width: 6,
+					Description: "Live worker goroutines, the standing target (GOROUTINE_MIN_WORKERS, or what the optimizer set) and the cap.",
+					Queries: []Query{
+						{Expr: fmt.Sprintf(`perfcore_pool_workers{%s}`, j), Legend: "{{job}} {{pool}} live"},
+						{Expr: fmt.Sprintf(`perfcore_pool_workers_target{%s}`, j), Legend: "{{job}} {{pool}} target"},
+						{Expr: fmt.Sprintf(`perfcore_pool_workers_max{%s}`, j), Legend: "{{job}} {{pool}} max"}}},
+				{Title: "Pool task wait (p95)", Unit: "s", Width: 6,
+					Description: "Time from submission to a worker starting the task, sampled 1 in 64 tasks.",
+					Queries:     []Query{{Expr: fmt.Sprintf(`histogram_quantile(0.95, sum by (le, job, pool) (rate(perfcore_pool_task_wait_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{job}} {{pool}}"}}},
+				{Title: "Pool tasks completed per second", Unit: "ops", Width: 6,
+					Description: "Tasks that returned without error. In the API these are listing counts (DATABASE_PARALLEL_COUNT=true); zero with it off.",
+					Queries:     []Query{{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_completed_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}}"}}},
 			}},
 			{Title: "Pipelines", Panels: []Panel{
 				{Title: "Items per second by stage", Unit: "ops", Queries: []Query{

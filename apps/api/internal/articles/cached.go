@@ -10,6 +10,7 @@ import (
 
 	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
 // Jobs is the background work a change of articles causes; each call inserts its jobs in tx,
@@ -21,6 +22,10 @@ type Jobs interface {
 
 // UseJobs makes the service enqueue background jobs for its changes.
 func (s *Service) UseJobs(j Jobs) { s.jobs = j }
+
+// UsePool runs each listing's count query on p while the page query runs on the caller's
+// goroutine (not inside a transaction, whose one connection cannot run both at once).
+func (s *Service) UsePool(p *pool.Pool) { s.articles.Parallel = p }
 
 // UseCache caches what every anonymous reader sees alike — an article by slug and the tag
 // list — for ttl. Writes flush exactly what they change, after they commit. Readers who are

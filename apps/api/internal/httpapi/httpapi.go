@@ -16,6 +16,7 @@ import (
 	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
 // DefaultMaxBodyBytes caps request bodies when Deps.MaxBodyBytes is 0.
@@ -43,6 +44,8 @@ type Deps struct {
 	// invalidate what they change. CacheTTL bounds an entry's life (default one minute).
 	Cache    *cache.Cache
 	CacheTTL time.Duration
+	// Pool, when set, runs each article listing's count query while its page query runs.
+	Pool *pool.Pool
 	// Jobs, when set, receives the background jobs of article changes, in their transaction.
 	Jobs         articles.Jobs
 	Now          func() time.Time // the clock; time.Now when nil
@@ -88,6 +91,9 @@ func New(d Deps) (*gin.Engine, error) {
 	}
 	if d.Jobs != nil {
 		h.articles.UseJobs(d.Jobs)
+	}
+	if d.Pool != nil {
+		h.articles.UsePool(d.Pool)
 	}
 
 	gin.SetMode(gin.ReleaseMode)

@@ -1,26 +1,56 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"testing"
 
+	"go.opentelemetry.io/otel/metric/noop"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
 	"github.com/brisk-go/brisk/apps/api/internal/seed"
 	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
 // maxListQueries is the bound on statements per listing page.
 const maxListQueries = 5
 
 // A page of articles with authors, tags, favorite counts, favorited and following costs the
-// same few queries whatever its size: no query per article.
+// same few queries whatever its size: no query per article. The same holds with the count run
+// on a goroutine pool (Deps.Pool).
 func TestListingQueryCountDoesNotGrowWithPageSize(t *testing.T) {
 	t.Parallel()
-	a := newAPI(t)
+	t.Run("sequential", func(t *testing.T) {
+		t.Parallel()
+		testListingQueryCount(t, newAPI(t))
+	})
+	t.Run("count on the pool", func(t *testing.T) {
+		t.Parallel()
+		p, err := pool.New(pool.Config{Name: "querycount", MeterProvider: noop.NewMeterProvider()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := p.Stop(context.Background()); err != nil {
+				t.Error(err)
+			}
+			if s := p.Stats(); s.Completed == 0 {
+				t.Error("the pool ran no count")
+			}
+		}()
+		testListingQueryCount(t, newAPI(t, func(d *httpapi.Deps) { d.Pool = p }))
+	})
+}
+
+func testListingQueryCount(t *testing.T, a *api) {
 	err := seed.RunWith(t.Context(), a.db, 12, 150, io.Discard, seed.Options{
 		PasswordCost: bcrypt.MinCost, Rand: rand.New(rand.NewPCG(1, 2)),
 	})
