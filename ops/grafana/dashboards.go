@@ -272,9 +272,13 @@ func perfcoreBoard() Board {
 				{Title: "Pool task wait (p95)", Unit: "s", Width: 6,
 					Description: "Time from submission to a worker starting the task, sampled 1 in 64 tasks.",
 					Queries:     []Query{{Expr: fmt.Sprintf(`histogram_quantile(0.95, sum by (le, job, pool) (rate(perfcore_pool_task_wait_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{job}} {{pool}}"}}},
-				{Title: "Pool tasks completed per second", Unit: "ops", Width: 6,
-					Description: "Tasks that returned without error. In the API these are listing counts (DATABASE_PARALLEL_COUNT=true); zero with it off.",
-					Queries:     []Query{{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_completed_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}}"}}},
+				{Title: "Pool tasks per second", Unit: "ops", Width: 6,
+					Description: "Completed tasks (in the API, listing counts with DATABASE_PARALLEL_COUNT=true; zero with it off), tasks stolen from another worker's deque, failed (errors and panics) and rejected (queue full or stopped).",
+					Queries: []Query{
+						{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_completed_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}} completed"},
+						{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_stolen_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}} stolen"},
+						{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_failed_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}} failed"},
+						{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_rejected_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}} rejected"}}},
 			}},
 			{Title: "Pipelines", Panels: []Panel{
 				{Title: "Items per second by stage", Unit: "ops", Queries: []Query{
