@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,22 +97,16 @@ type Config struct {
 
 // JobsInProcess resolves JOBS_IN_PROCESS: "auto" runs the workers in the API on SQLite (the
 // embedded default is one process) and not on PostgreSQL, where `worker run` does.
-func (c *Config) JobsInProcess() bool {
-	switch c.Jobs.InProcess {
-	case "true":
-		return true
-	case "false":
-		return false
-	default:
-		t, err := data.ParseURL(c.Database.URL, 0)
-		return err == nil && t.Dialect == "sqlite"
-	}
-}
+func (c *Config) JobsInProcess() bool { return c.onSQLiteUnless(c.Jobs.InProcess) }
 
 // MigrateOnStart resolves DATABASE_AUTO_MIGRATE: "auto" migrates the embedded SQLite database
 // (nobody else will) and leaves PostgreSQL to the one-shot migrate step of a deployment.
-func (c *Config) MigrateOnStart() bool {
-	switch c.Database.AutoMigrate {
+func (c *Config) MigrateOnStart() bool { return c.onSQLiteUnless(c.Database.AutoMigrate) }
+
+// onSQLiteUnless resolves an auto/true/false switch whose "auto" means "only on the embedded
+// SQLite database", where this one process is the whole deployment.
+func (c *Config) onSQLiteUnless(mode string) bool {
+	switch mode {
 	case "true":
 		return true
 	case "false":
@@ -228,6 +223,21 @@ func durSetting(key, env, meaning string, def func(profiles.Settings) time.Durat
 	}
 }
 
+// enumSetting is a setting that takes one of a few words; the first is the default.
+func enumSetting(key, env, meaning string, words []string, dst func(*Config) *string) Setting {
+	allowed := strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+	return Setting{
+		Key: key, Env: env, Meaning: meaning, Allowed: allowed, Fallback: words[0],
+		set: func(c *Config, v string) error {
+			if !slices.Contains(words, v) {
+				return errWant
+			}
+			*dst(c) = v
+			return nil
+		},
+	}
+}
+
 // Settings is the table of every configuration key, in documentation order.
 func Settings() []Setting {
 	return []Setting{
@@ -313,28 +323,12 @@ func Settings() []Setting {
 			"Most open database connections per process (0: 4 for SQLite, unlimited for PostgreSQL — set it there).", 0,
 			func(profiles.Settings) int { return 0 },
 			func(c *Config) *int { return &c.Database.MaxOpenConns }),
-		{Key: "database.auto_migrate", Env: "DATABASE_AUTO_MIGRATE", Fallback: "auto",
-			Meaning: "Run pending migrations when `serve` starts: auto does so on SQLite only (PostgreSQL deployments run `migrate up` once).",
-			Allowed: "auto, true or false",
-			set: func(c *Config, v string) error {
-				switch v {
-				case "auto", "true", "false":
-					c.Database.AutoMigrate = v
-					return nil
-				}
-				return errWant
-			}},
-		{Key: "database.batch_finds", Env: "DATABASE_BATCH_FINDS", Fallback: "auto",
-			Meaning: "Coalesce concurrent finds by id into one query: auto follows the runtime optimizer (on from its aggressive level, off below), on and off force it.",
-			Allowed: "auto, on or off",
-			set: func(c *Config, v string) error {
-				switch v {
-				case "auto", "on", "off":
-					c.Database.BatchFinds = v
-					return nil
-				}
-				return errWant
-			}},
+		enumSetting("database.auto_migrate", "DATABASE_AUTO_MIGRATE",
+			"Run pending migrations when `serve` starts: auto does so on SQLite only (PostgreSQL deployments run `migrate up` once).",
+			[]string{"auto", "true", "false"}, func(c *Config) *string { return &c.Database.AutoMigrate }),
+		enumSetting("database.batch_finds", "DATABASE_BATCH_FINDS",
+			"Coalesce concurrent finds by id into one query: auto follows the runtime optimizer (on from its aggressive level, off below), on and off force it.",
+			[]string{"auto", "on", "off"}, func(c *Config) *string { return &c.Database.BatchFinds }),
 		{Key: "database.parallel_count", Env: "DATABASE_PARALLEL_COUNT", Fallback: "false",
 			Meaning: "Run an article listing's count query on the goroutine pool while its page query runs (two connections per listing). Off by default: on 2 cores it measured slower (docs/benchmarks.md).",
 			Allowed: "true or false",
@@ -359,17 +353,9 @@ func Settings() []Setting {
 			"How long the API keeps a cached article, profile or tag list; writes invalidate their entries at once, so this bounds only what another instance's race could leave behind.",
 			func(profiles.Settings) time.Duration { return time.Minute },
 			func(c *Config) *time.Duration { return &c.Cache.TTL }),
-		{Key: "jobs.in_process", Env: "JOBS_IN_PROCESS", Fallback: "auto",
-			Meaning: "Run the background job workers inside the API process: auto does so on SQLite (the embedded default has no separate worker) and leaves PostgreSQL to `worker run`.",
-			Allowed: "auto, true or false",
-			set: func(c *Config, v string) error {
-				switch v {
-				case "auto", "true", "false":
-					c.Jobs.InProcess = v
-					return nil
-				}
-				return errWant
-			}},
+		enumSetting("jobs.in_process", "JOBS_IN_PROCESS",
+			"Run the background job workers inside the API process: auto does so on SQLite (the embedded default has no separate worker) and leaves PostgreSQL to `worker run`.",
+			[]string{"auto", "true", "false"}, func(c *Config) *string { return &c.Jobs.InProcess }),
 		intSetting("jobs.max_workers", "JOBS_MAX_WORKERS",
 			"Jobs one process runs at the same time.", 1,
 			func(profiles.Settings) int { return 10 },
@@ -399,15 +385,8 @@ func Settings() []Setting {
 				}
 				return nil
 			}},
-		{Key: "log.format", Env: "LOG_FORMAT", Fallback: "text",
-			Meaning: "Log line format: text for people, json for log collectors.", Allowed: "text or json",
-			set: func(c *Config, v string) error {
-				if v != "text" && v != "json" {
-					return errWant
-				}
-				c.Log.Format = v
-				return nil
-			}},
+		enumSetting("log.format", "LOG_FORMAT", "Log line format: text for people, json for log collectors.",
+			[]string{"text", "json"}, func(c *Config) *string { return &c.Log.Format }),
 		{Key: "jwt.secret", Env: "JWT_SECRET", Fallback: "",
 			Meaning: "Key that signs login tokens (HS256). Empty: a random key is generated once and kept in var/jwt.key, so tokens survive restarts of the embedded default. Set it (the same on every instance) in production.",
 			Allowed: "empty, or at least 32 characters",
