@@ -12,7 +12,7 @@ import (
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/jobs"
-	"github.com/brisk-go/brisk/libs/data/jobs/conduitjobs"
+	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 )
 
 // background opens the cache (Redis with REDIS_URL, else memory) and the job queue. The queue

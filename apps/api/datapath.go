@@ -11,7 +11,7 @@ import (
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
 	"github.com/brisk-go/brisk/libs/config"
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 	"github.com/brisk-go/brisk/libs/perfcore/optimizer"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"

@@ -71,6 +71,7 @@ require (
 	github.com/riverqueue/river/rivertype v0.51.2 // indirect
 	github.com/riverqueue/rivercontrib/otelriver v0.12.0 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
+	github.com/schollz/progressbar/v3 v3.19.1 // indirect
 	github.com/tidwall/gjson v1.20.0 // indirect
 	github.com/tidwall/match v1.2.0 // indirect
 	github.com/tidwall/pretty v1.2.1 // indirect
@@ -105,6 +106,7 @@ require (
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/term v0.48.0 // indirect
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
@@ -117,6 +119,7 @@ require (
 )
 
 require (
+	github.com/brisk-go/brisk/libs/conduit v0.0.0-00010101000000-000000000000
 	github.com/brisk-go/brisk/libs/config v0.0.0-00010101000000-000000000000
 	github.com/brisk-go/brisk/libs/data v0.0.0-00010101000000-000000000000
 	github.com/brisk-go/brisk/libs/observe v0.0.0-00010101000000-000000000000
@@ -126,16 +129,15 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/riverqueue/river v0.51.2
-	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/uptrace/bun v1.3.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	go.uber.org/goleak v1.3.0
 	golang.org/x/crypto v0.59.0
-	golang.org/x/term v0.48.0
 )
 
 replace (
+	github.com/brisk-go/brisk/libs/conduit => ../../libs/conduit
 	github.com/brisk-go/brisk/libs/config => ../../libs/config
 	github.com/brisk-go/brisk/libs/data => ../../libs/data
 	github.com/brisk-go/brisk/libs/observe => ../../libs/observe

@@ -21,11 +21,11 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
-	"github.com/brisk-go/brisk/apps/api/internal/seed"
+	"github.com/brisk-go/brisk/libs/conduit/seed"
 	"github.com/brisk-go/brisk/apps/api/internal/server"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data"
-	"github.com/brisk-go/brisk/libs/data/jobs/conduitjobs"
+	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 	"github.com/brisk-go/brisk/libs/observe"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"
 	"github.com/brisk-go/brisk/migrations"

@@ -3,10 +3,10 @@ module github.com/brisk-go/brisk/apps/worker
 go 1.26.8
 
 require (
+	github.com/brisk-go/brisk/libs/conduit v0.0.0-00010101000000-000000000000
 	github.com/brisk-go/brisk/libs/config v0.0.0-00010101000000-000000000000
 	github.com/brisk-go/brisk/libs/data v0.0.0-00010101000000-000000000000
 	github.com/brisk-go/brisk/libs/observe v0.0.0-00010101000000-000000000000
-	github.com/brisk-go/brisk/libs/perfcore v0.0.0-00010101000000-000000000000
 	github.com/mattn/go-isatty v0.0.24
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/rivertype v0.51.2
@@ -16,6 +16,7 @@ require (
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/brisk-go/brisk/libs/perfcore v0.0.0-00010101000000-000000000000 // indirect
 	github.com/brisk-go/brisk/migrations v0.0.0-00010101000000-000000000000 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
@@ -129,6 +130,7 @@ require (
 )
 
 replace (
+	github.com/brisk-go/brisk/libs/conduit => ../../libs/conduit
 	github.com/brisk-go/brisk/libs/config => ../../libs/config
 	github.com/brisk-go/brisk/libs/data => ../../libs/data
 	github.com/brisk-go/brisk/libs/observe => ../../libs/observe

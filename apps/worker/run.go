@@ -18,11 +18,11 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/uptrace/bun"
 
-	"github.com/brisk-go/brisk/apps/worker/internal/importer"
+	"github.com/brisk-go/brisk/libs/conduit/importer"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/jobs"
-	"github.com/brisk-go/brisk/libs/data/jobs/conduitjobs"
+	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 )
 
 const usage = `usage: worker [flags] [command]

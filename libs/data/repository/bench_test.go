@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/brisk-go/brisk/libs/data"
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )

@@ -9,7 +9,7 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )

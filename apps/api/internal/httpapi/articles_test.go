@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 )
 
 // isoMillis is the timestamp shape the conformance collection accepts.

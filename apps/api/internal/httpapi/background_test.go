@@ -18,7 +18,7 @@ import (
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
 	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/jobs"
-	"github.com/brisk-go/brisk/libs/data/jobs/conduitjobs"
+	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 )
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/brisk-go/brisk/apps/api/internal/apperr"
+	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
 type commentEnvelope struct {

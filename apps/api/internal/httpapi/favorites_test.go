@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 )
 
 func TestFavorites(t *testing.T) {

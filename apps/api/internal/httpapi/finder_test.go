@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
 

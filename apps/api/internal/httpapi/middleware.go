@@ -11,7 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/brisk-go/brisk/apps/api/internal/apperr"
+	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
 var statusOf = map[apperr.Code]int{

@@ -12,8 +12,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
-	"github.com/brisk-go/brisk/apps/api/internal/seed"
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit/seed"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/brisk-go/brisk/apps/api/internal/users"
+	"github.com/brisk-go/brisk/libs/conduit/users"
 )
 
 type userJSON struct {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/repository"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/brisk-go/brisk/apps/api/internal/apperr"
+	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
 func TestChecks(t *testing.T) {

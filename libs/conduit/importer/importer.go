@@ -19,9 +19,9 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/jobs"
-	"github.com/brisk-go/brisk/libs/data/jobs/conduitjobs"
+	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 	"github.com/brisk-go/brisk/libs/perfcore/pipeline"
 )
 

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/brisk-go/brisk/apps/api/internal/apperr"
+	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
 // Required checks that value is not blank and at most max characters (runes) long.

@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/brisk-go/brisk/apps/api/internal/apperr"
+	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
 var secret = []byte("0123456789abcdef0123456789abcdef")

@@ -8,7 +8,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/brisk-go/brisk/apps/api/internal/apperr"
+	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
 // MinSecretLen is the shortest signing key accepted: HS256 wants at least its output size.

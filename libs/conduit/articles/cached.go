@@ -9,7 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/brisk-go/brisk/libs/data/cache"
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 

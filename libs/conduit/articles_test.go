@@ -12,7 +12,7 @@ import (
 	"github.com/uptrace/bun"
 	"go.opentelemetry.io/otel/metric/noop"
 
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/repository"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"

@@ -13,11 +13,11 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/brisk-go/brisk/apps/api/internal/apperr"
-	"github.com/brisk-go/brisk/apps/api/internal/auth"
-	"github.com/brisk-go/brisk/apps/api/internal/validate"
+	"github.com/brisk-go/brisk/libs/conduit/apperr"
+	"github.com/brisk-go/brisk/libs/conduit/auth"
+	"github.com/brisk-go/brisk/libs/conduit/validate"
 	"github.com/brisk-go/brisk/libs/data/cache"
-	"github.com/brisk-go/brisk/libs/data/conduit"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
 
