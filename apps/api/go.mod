@@ -137,6 +137,7 @@ require (
 )
 
 replace (
+	github.com/brisk-go/brisk/libs/startup => ../../libs/startup
 	github.com/brisk-go/brisk/libs/conduit => ../../libs/conduit
 	github.com/brisk-go/brisk/libs/config => ../../libs/config
 	github.com/brisk-go/brisk/libs/data => ../../libs/data

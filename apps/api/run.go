@@ -13,26 +13,22 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
-	"time"
-
-	"github.com/uptrace/bun"
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
-	"github.com/brisk-go/brisk/libs/conduit/seed"
 	"github.com/brisk-go/brisk/apps/api/internal/server"
+	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
+	"github.com/brisk-go/brisk/libs/conduit/seed"
+	"github.com/brisk-go/brisk/libs/conduit/services"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data"
-	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
+	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/observe"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"
+	"github.com/brisk-go/brisk/libs/startup"
 	"github.com/brisk-go/brisk/migrations"
 )
-
-// version is set at build time: -ldflags "-X main.version=v1.2.3".
-var version = ""
 
 const usage = `usage: api [flags] [command]
 
@@ -45,9 +41,7 @@ commands:
 flags: --config FILE, and --KEY=VALUE for any key in docs/configuration.md`
 
 // usageError is a wrong command line: main exits 2 for it, as for a bad configuration value.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg + "\n" + usage }
+func usageError(msg string) error { return startup.UsageError{Msg: msg, Usage: usage} }
 
 // run is the whole program behind main: it reads configuration from args and getenv only, logs to
 // stdout, and returns when ctx ends (serve) or the command is done.
@@ -64,11 +58,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			seedArticles = fs.Int("articles", 1000, "articles to create")
 		})
 	}
-	cfg, rest, err := config.Load(args, getenv, "api", extra...)
+	cfg, rest, err := config.Load(args, getenv, config.API, extra...)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stdout)
+	log := startup.NewLogger(cfg, stdout)
 
 	switch cmd {
 	case "serve":
@@ -76,143 +70,95 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "migrate":
 		return migrateCmd(ctx, cfg, rest, stdout)
 	case "seed":
-		db, err := openDB(ctx, cfg, log)
+		db, err := startup.OpenDatabase(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
 		return seed.Run(ctx, db, *seedUsers, *seedArticles, stdout)
 	case "version":
-		_, err := fmt.Fprintln(stdout, buildVersion())
+		_, err := fmt.Fprintln(stdout, startup.Version())
 		return err
 	case "help":
 		_, err := fmt.Fprintln(stdout, usage)
 		return err
 	default:
-		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+		return usageError(fmt.Sprintf("unknown command %q", cmd))
 	}
 }
 
-func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
-	var h slog.Handler = slog.NewTextHandler(w, opts)
-	if cfg.Log.Format == "json" {
-		h = slog.NewJSONHandler(w, opts)
-	}
-	return slog.New(observe.NewLogHandler(h))
-}
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func(string) string) (err error) {
+	// Every part is pushed once it is running and stopped in reverse order: the HTTP server
+	// first (server.Serve drains it), then the pool its requests use, the job queue, the
+	// cache, the database, and telemetry last so it records the rest stopping.
+	stack := startup.NewStack(log, cfg.HTTP.ShutdownTimeout)
+	defer func() { err = errors.Join(err, stack.Stop(ctx)) }()
 
-func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" {
-				return "devel+" + s.Value
-			}
-		}
-		if bi.Main.Version != "" {
-			return bi.Main.Version
-		}
-	}
-	return "devel"
-}
-
-// openDB opens the configured database, migrating it first when configured to.
-func openDB(ctx context.Context, cfg *config.Config, log *slog.Logger) (*bun.DB, error) {
-	if cfg.MigrateOnStart() {
-		if err := data.MigrateUp(ctx, cfg.Database.URL, 0); err != nil {
-			return nil, err
-		}
-		log.Info("database migrated", "latest", latestVersion(cfg))
-	}
-	db, err := data.Open(ctx, data.Options{URL: cfg.Database.URL, MaxOpenConns: cfg.Database.MaxOpenConns, Tracing: true})
-	if err != nil {
-		return nil, err
-	}
-	return db, nil
-}
-
-func latestVersion(cfg *config.Config) uint {
-	t, err := data.ParseURL(cfg.Database.URL, 0)
-	if err != nil {
-		return 0
-	}
-	v, _ := migrations.Latest(t.Dialect)
-	return v
-}
-
-func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func(string) string) error {
 	// Telemetry first: the database's query hook takes its providers when it is opened.
-	tel, err := observe.New(ctx, observe.Options{
-		Service: "brisk-api", Version: buildVersion(), AdminAddr: cfg.AdminAddr, Getenv: getenv, Logger: log,
-	})
+	tel, err := startup.Telemetry(ctx, "brisk-api", cfg, log, getenv)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := tel.Shutdown(sctx); err != nil {
-			log.Warn("flush telemetry", "err", err)
-		}
-	}()
-	db, err := openDB(ctx, cfg, log)
+	stack.Push("telemetry", tel.Shutdown)
+	db, err := startup.OpenDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := db.Close(); err != nil {
-			log.Warn("close database", "err", err)
-		}
-	}()
+	stack.Push("database", startup.Closer(db))
 	tel.AddCheck(observe.Check{Name: "database", Probe: db.PingContext})
-	appCache, queue, stopBackground, err := background(ctx, cfg, db, log)
+
+	appCache, err := cache.Open(ctx, cfg.RedisURL, cache.Options{DefaultTTL: cfg.Cache.TTL, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer stopBackground()
+	stack.Push("cache", startup.Closer(appCache))
+	queue, err := jobQueue(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	// Running jobs get JOBS_JOB_TIMEOUT to finish; River retries what is cut off.
+	stack.PushTimeout("job queue", cfg.Jobs.JobTimeout, queue.Stop)
+	if err := queue.Start(ctx); err != nil {
+		return err
+	}
+	log.Info("background ready", "cache", appCache.Driver(), "jobs_in_process", queue.Working())
+
+	workers, opt, err := perfcore(ctx, cfg, log, stack)
+	if err != nil {
+		return err
+	}
+	users, err := userFinder(cfg, db, opt, log, stack)
+	if err != nil {
+		return err
+	}
 	secret, err := jwtSecret(cfg, log)
 	if err != nil {
 		return err
 	}
-	// Stopped after the HTTP server (deferred calls run last-in first-out) and before the
-	// database closes: queued tasks may still query it while the pool drains.
-	workers, opt, stopPerfcore, err := perfcore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := stopPerfcore(sctx); err != nil {
-			log.Warn("stop goroutine pool and optimizer", "err", err)
-		}
-	}()
-	users, unfollow, err := userFinder(cfg, db, opt, log)
-	if err != nil {
-		return err
-	}
-	defer unfollow()
 	var parallel *pool.Pool
 	if cfg.Database.ParallelCount {
 		parallel = workers
 	}
+	svc, err := services.New(services.Deps{
+		DB:         db,
+		JWTSecret:  secret,
+		TokenTTL:   cfg.Auth.TokenTTL,
+		UserFinder: users,
+		Cache:      appCache,
+		CacheTTL:   cfg.Cache.TTL,
+		Jobs:       conduitjobs.Enqueuer{Queue: queue},
+		Pool:       parallel,
+	})
+	if err != nil {
+		return err
+	}
 	engine, err := httpapi.New(httpapi.Deps{
-		DB:                 db,
-		Deadlines:          deadlines(cfg),
-		UserFinder:         users,
+		Services:           svc,
 		Logger:             log,
-		JWTSecret:          secret,
-		TokenTTL:           cfg.Auth.TokenTTL,
+		Deadlines:          deadlines(cfg),
 		CORSAllowedOrigins: cfg.HTTP.CORSAllowedOrigins,
 		MaxBodyBytes:       cfg.HTTP.MaxBodyBytes,
 		Middleware:         tel.Middleware("/healthz", "/readyz"),
-		Cache:              appCache,
-		CacheTTL:           cfg.Cache.TTL,
-		Jobs:               conduitjobs.Enqueuer{Queue: queue},
-		Pool:               parallel,
 	})
 	if err != nil {
 		return err
@@ -235,7 +181,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		_ = ln.Close()
 		return err
 	}
-	log.Info("api starting", "version", buildVersion(), "profile", cfg.Profile, "database", data.Dialect(db))
+	log.Info("api starting", "version", startup.Version(), "profile", cfg.Profile, "database", cfg.Database.Target.Dialect)
 	return server.Serve(ctx, ln, engine, cfg.HTTP.ShutdownTimeout, log)
 }
 
@@ -273,25 +219,25 @@ func jwtSecret(cfg *config.Config, log *slog.Logger) ([]byte, error) {
 
 func migrateCmd(ctx context.Context, cfg *config.Config, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"migrate needs up, down N, status or force V"}
+		return usageError("migrate needs up, down N, status or force V")
 	}
-	m, err := data.NewMigrator(cfg.Database.URL, 0)
+	t := cfg.Database.Target
+	m, err := data.NewMigrator(t)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	t, _ := data.ParseURL(cfg.Database.URL, 0)
 	latest, err := migrations.Latest(t.Dialect)
 	if err != nil {
 		return err
 	}
 	num := func() (int, error) {
 		if len(args) != 2 {
-			return 0, usageError{fmt.Sprintf("migrate %s needs one number", args[0])}
+			return 0, usageError(fmt.Sprintf("migrate %s needs one number", args[0]))
 		}
 		n, err := strconv.Atoi(args[1])
 		if err != nil {
-			return 0, usageError{fmt.Sprintf("migrate %s: %q is not a number", args[0], args[1])}
+			return 0, usageError(fmt.Sprintf("migrate %s: %q is not a number", args[0], args[1]))
 		}
 		return n, nil
 	}
@@ -318,7 +264,7 @@ func migrateCmd(ctx context.Context, cfg *config.Config, args []string, stdout i
 		}
 	case "status":
 	default:
-		return usageError{fmt.Sprintf("unknown migrate command %q", args[0])}
+		return usageError(fmt.Sprintf("unknown migrate command %q", args[0]))
 	}
 	v, dirty, err := m.Version()
 	if errors.Is(err, migrations.ErrNoVersion) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data/datatest"
+	"github.com/brisk-go/brisk/libs/startup"
 )
 
 // TestMain lets the test binary stand in for the real program: with BRISK_RUN_MAIN=1 it runs main,
@@ -62,7 +63,7 @@ func TestBadConfigExitsTwoNamingTheVariable(t *testing.T) {
 func TestUnknownCommandIsAUsageError(t *testing.T) {
 	t.Parallel()
 	err := run(context.Background(), []string{"frobnicate"}, envOf(nil), io.Discard)
-	var ue usageError
+	var ue startup.UsageError
 	if !errors.As(err, &ue) {
 		t.Fatalf("want usageError, got %v", err)
 	}
@@ -207,7 +208,7 @@ func TestMigrateCommand(t *testing.T) {
 	if s := status(); !strings.Contains(s, "pending") {
 		t.Fatalf("after down 1: %q", s)
 	}
-	var ue usageError
+	var ue startup.UsageError
 	if err := run(ctx, []string{"migrate", "down", "x"}, env, io.Discard); !errors.As(err, &ue) {
 		t.Fatalf("migrate down x: want usageError, got %v", err)
 	}
@@ -220,7 +221,7 @@ func TestJWTSecretGeneratedOnceAndKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := newLogger(cfg, io.Discard)
+	log := startup.NewLogger(cfg, io.Discard)
 	k1, err := jwtSecret(cfg, log)
 	if err != nil {
 		t.Fatal(err)

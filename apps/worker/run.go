@@ -18,11 +18,12 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 	"github.com/brisk-go/brisk/libs/conduit/importer"
 	"github.com/brisk-go/brisk/libs/config"
-	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/jobs"
-	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
+	"github.com/brisk-go/brisk/libs/observe"
+	"github.com/brisk-go/brisk/libs/startup"
 )
 
 const usage = `usage: worker [flags] [command]
@@ -36,10 +37,8 @@ commands:
 
 flags: --config FILE, and --KEY=VALUE for any key in docs/configuration.md`
 
-// usageError is a wrong command line: main exits 2 for it.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg + "\n" + usage }
+// usageError is a wrong command line: main exits 2 for it, as for a bad configuration value.
+func usageError(msg string) error { return startup.UsageError{Msg: msg, Usage: usage} }
 
 // extraWorkers lets tests add job kinds to the worker (the crash test's probe job).
 var extraWorkers func(workers *river.Workers, db *bun.DB)
@@ -50,23 +49,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
-	cfg, rest, err := config.Load(args, getenv, "background")
+	cfg, rest, err := config.Load(args, getenv, config.Worker)
 	if err != nil {
 		return err
 	}
-	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
-	var log *slog.Logger
-	if cfg.Log.Format == "json" {
-		log = slog.New(slog.NewJSONHandler(stdout, opts))
-	} else {
-		log = slog.New(slog.NewTextHandler(stdout, opts))
-	}
+	log := startup.NewLogger(cfg, stdout)
 	switch cmd {
 	case "run":
 		return work(ctx, cfg, log, getenv)
 	case "import":
 		if len(rest) != 1 {
-			return usageError{"import needs one FILE"}
+			return usageError("import needs one FILE")
 		}
 		return importCmd(ctx, cfg, log, rest[0], stdout)
 	case "jobs":
@@ -75,68 +68,57 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_, err := fmt.Fprintln(stdout, usage)
 		return err
 	default:
-		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+		return usageError(fmt.Sprintf("unknown command %q", cmd))
 	}
 }
 
-func openDB(ctx context.Context, cfg *config.Config) (*bun.DB, error) {
-	if cfg.MigrateOnStart() {
-		if err := data.MigrateUp(ctx, cfg.Database.URL, 0); err != nil {
-			return nil, err
-		}
+// queue opens the job queue; with work it also works every Conduit job kind (and the
+// periodic clean-up), the same set the API runs in-process on the embedded default.
+func queue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, work bool) (*jobs.Queue, error) {
+	if !work {
+		return startup.OpenQueue(ctx, cfg, db, log, nil)
 	}
-	return data.Open(ctx, data.Options{URL: cfg.Database.URL, MaxOpenConns: cfg.Database.MaxOpenConns, Tracing: true})
-}
-
-// NewQueue builds the job queue that works every Conduit job kind (and the periodic
-// clean-up); the API's in-process workers use the same set.
-func newQueue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, work bool) (*jobs.Queue, error) {
-	qc := jobs.Config{
-		DB: db, URL: cfg.Database.URL, Logger: log,
-		MaxWorkers: cfg.Jobs.MaxWorkers, JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter,
+	workers, periodic, err := conduitjobs.Work(conduitjobs.Deps{DB: db, Logger: log})
+	if err != nil {
+		return nil, err
 	}
-	if work {
-		workers := river.NewWorkers()
-		if err := conduitjobs.Register(workers, conduitjobs.Deps{DB: db, Logger: log}); err != nil {
-			return nil, err
-		}
-		if extraWorkers != nil {
-			extraWorkers(workers, db)
-		}
-		qc.Workers = workers
-		qc.PeriodicJobs = conduitjobs.PeriodicJobs()
+	if extraWorkers != nil {
+		extraWorkers(workers, db)
 	}
-	return jobs.New(ctx, qc)
+	return startup.OpenQueue(ctx, cfg, db, log, &startup.Work{Workers: workers, Periodic: periodic})
 }
 
 // work runs the queues until ctx ends, then stops fetching and gives running jobs
 // JOBS_JOB_TIMEOUT to finish before cancelling them (River then retries them).
-func work(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func(string) string) error {
-	tel, err := startTelemetry(ctx, cfg, log, getenv)
+func work(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func(string) string) (err error) {
+	stack := startup.NewStack(log, cfg.Jobs.JobTimeout)
+	defer func() { err = errors.Join(err, stack.Stop(ctx)) }()
+	tel, err := startup.Telemetry(ctx, "brisk-worker", cfg, log, getenv)
 	if err != nil {
 		return err
 	}
-	defer tel.stop()
-	log = tel.log
-	db, err := openDB(ctx, cfg)
+	stack.Push("telemetry", tel.Shutdown)
+	if err := tel.Start(ctx); err != nil {
+		return err
+	}
+	db, err := startup.OpenDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	tel.watchDatabase(db)
-	q, err := newQueue(ctx, cfg, db, log, true)
+	stack.Push("database", startup.Closer(db))
+	tel.AddCheck(observe.Check{Name: "database", Probe: db.PingContext})
+	q, err := queue(ctx, cfg, db, log, true)
 	if err != nil {
 		return err
 	}
+	stack.Push("job queue", q.Stop)
 	if err := q.Start(ctx); err != nil {
 		return err
 	}
-	log.Info("worker started", "profile", cfg.Profile, "database", data.Dialect(db), "max_workers", cfg.Jobs.MaxWorkers)
+	log.Info("worker started", "version", startup.Version(), "profile", cfg.Profile, "database", cfg.Database.Target.Dialect, "max_workers", cfg.Jobs.MaxWorkers)
 	<-ctx.Done()
 	log.Info("worker stopping", "grace", cfg.Jobs.JobTimeout)
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Jobs.JobTimeout)
-	defer cancel()
-	if err := q.Stop(stopCtx); err != nil {
+	if err := stack.Stop(ctx); err != nil {
 		return err
 	}
 	log.Info("worker stopped")
@@ -153,12 +135,12 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	db, err := openDB(ctx, cfg)
+	db, err := startup.OpenDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	q, err := newQueue(ctx, cfg, db, log, false)
+	q, err := queue(ctx, cfg, db, log, false)
 	if err != nil {
 		return err
 	}
@@ -203,25 +185,25 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 
 func jobsCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"jobs needs list, retry ID or cancel ID"}
+		return usageError("jobs needs list, retry ID or cancel ID")
 	}
-	db, err := openDB(ctx, cfg)
+	db, err := startup.OpenDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	q, err := newQueue(ctx, cfg, db, log, false)
+	q, err := queue(ctx, cfg, db, log, false)
 	if err != nil {
 		return err
 	}
 	defer q.Stop(context.WithoutCancel(ctx))
 	id := func() (int64, error) {
 		if len(args) != 2 {
-			return 0, usageError{fmt.Sprintf("jobs %s needs one job ID", args[0])}
+			return 0, usageError(fmt.Sprintf("jobs %s needs one job ID", args[0]))
 		}
 		n, err := strconv.ParseInt(args[1], 10, 64)
 		if err != nil {
-			return 0, usageError{fmt.Sprintf("jobs %s: %q is not a job ID", args[0], args[1])}
+			return 0, usageError(fmt.Sprintf("jobs %s: %q is not a job ID", args[0], args[1]))
 		}
 		return n, nil
 	}
@@ -238,7 +220,7 @@ func jobsCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 			}
 			for _, s := range args[1:] {
 				if !valid[rivertype.JobState(s)] {
-					return usageError{fmt.Sprintf("jobs list: unknown state %q", s)}
+					return usageError(fmt.Sprintf("jobs list: unknown state %q", s))
 				}
 				states = append(states, rivertype.JobState(s))
 			}
@@ -265,7 +247,7 @@ func jobsCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 		}
 		rows = []*rivertype.JobRow{row}
 	default:
-		return usageError{fmt.Sprintf("unknown jobs command %q", args[0])}
+		return usageError(fmt.Sprintf("unknown jobs command %q", args[0]))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tQUEUE\tSCHEDULED\tLAST ERROR")

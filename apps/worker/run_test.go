@@ -20,6 +20,7 @@ import (
 
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/jobs"
+	"github.com/brisk-go/brisk/libs/startup"
 )
 
 // TestMain lets the test binary stand in for the real program: with BRISK_RUN_MAIN=1 it runs
@@ -59,7 +60,10 @@ func TestWorkerRunsUntilStopped(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"run", "--admin.addr="}, envOf(map[string]string{"DATABASE_URL": url, "DATABASE_AUTO_MIGRATE": "true"}), out)
+		// The API's settings are not the worker's: set wrong, they must not stop it.
+		done <- run(ctx, []string{"run", "--admin.addr="}, envOf(map[string]string{
+			"DATABASE_URL": url, "DATABASE_AUTO_MIGRATE": "true", "JWT_SECRET": "short", "HTTP_ADDR": "nonsense",
+		}), out)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(out.String(), "worker started") {
@@ -83,7 +87,7 @@ func TestWorkerRunsUntilStopped(t *testing.T) {
 }
 
 func TestWorkerBadConfigAndCommand(t *testing.T) {
-	var ue usageError
+	var ue startup.UsageError
 	if err := run(context.Background(), []string{"dance"}, envOf(nil), io.Discard); !errors.As(err, &ue) {
 		t.Fatalf("unknown command: %v", err)
 	}
@@ -107,7 +111,7 @@ func TestImportSkipsInvalidLinesAndIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := []string{
-		`{"title":"First post","description":"d","body":"b","tagList":["Go","go","db"],"author":"ann"}`,
+		`{"title":"First post","description":"d","body":"b","tagList":["go"," go ","db"],"author":"ann"}`,
 		`{"title":"Second post","description":"d","body":"b","author":"ann"}`,
 		`not json`,
 		``,
@@ -126,7 +130,7 @@ func TestImportSkipsInvalidLinesAndIsIdempotent(t *testing.T) {
 	}
 	for _, want := range []string{
 		"line 3: skipped: not a JSON object",
-		"line 5: skipped: title is required",
+		"line 5: skipped: title can't be blank",
 		`line 6: skipped: author "nobody" does not exist`,
 		"import: 6 lines, 3 imported, 0 duplicates, 3 invalid",
 		"progress: ",
@@ -199,7 +203,7 @@ func TestJobsListRetryCancel(t *testing.T) {
 	if s := state(cmd("retry", id)); s != "available" {
 		t.Fatalf("retry: %s", s)
 	}
-	var ue usageError
+	var ue startup.UsageError
 	if err := run(ctx, []string{"jobs", "retry", "x"}, env, io.Discard); !errors.As(err, &ue) {
 		t.Fatalf("retry x: %v", err)
 	}

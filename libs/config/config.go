@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"slices"
@@ -44,7 +45,9 @@ type Config struct {
 	AdminAddr string
 
 	Database struct {
-		URL          string
+		URL string
+		// Target is URL parsed, once, here: every part that opens the database takes it.
+		Target       data.Target
 		MaxOpenConns int
 		AutoMigrate  string // auto, true, false
 		BatchFinds   string // auto, on, off
@@ -112,8 +115,7 @@ func (c *Config) onSQLiteUnless(mode string) bool {
 	case "false":
 		return false
 	default:
-		t, err := data.ParseURL(c.Database.URL, 0)
-		return err == nil && t.Dialect == "sqlite"
+		return c.Database.Target.Dialect == "sqlite"
 	}
 }
 
@@ -126,7 +128,38 @@ type Setting struct {
 	// Default gives the value for a profile; nil means the same fixed Fallback for all.
 	Default  func(p profiles.Settings) string
 	Fallback string
-	set      func(c *Config, v string) error
+	// Apps lists the apps that read the setting; nil means every app. An app neither parses
+	// nor validates a setting it does not read (the worker ignores HTTP_ADDR and JWT_SECRET).
+	Apps []App
+	set  func(c *Config, v string) error
+}
+
+// App names a program that loads the configuration; it decides which settings are read and
+// the default performance preset.
+type App string
+
+// The apps.
+const (
+	API    App = "api"
+	Worker App = "worker"
+)
+
+// DefaultProfile is the preset an app starts with when APP_PROFILE is not given.
+func (a App) DefaultProfile() string {
+	if a == Worker {
+		return "background"
+	}
+	return "api"
+}
+
+// Reads reports whether app reads the setting.
+func (s Setting) Reads(app App) bool { return s.Apps == nil || slices.Contains(s.Apps, app) }
+
+// apiOnly are the keys only the API reads: its HTTP server, its login tokens, and the
+// switches of its request path. Every other setting is read by both apps.
+var apiOnly = []string{
+	"http.addr", "http.shutdown_timeout", "http.max_body_bytes", "http.cors_allowed_origins",
+	"database.batch_finds", "database.parallel_count", "jobs.in_process", "jwt.secret", "jwt.ttl",
 }
 
 // DefaultFor returns the setting's default under the named profile.
@@ -170,8 +203,16 @@ func parseInt(v string, min int) (int, error) {
 	return n, nil
 }
 
+// parseDur reads a Go duration (500ms, 30s, 5m) or a bare whole number of seconds (30), the
+// form the original design document's configuration block uses.
 func parseDur(v string, allowZero bool) (time.Duration, error) {
-	d, err := time.ParseDuration(strings.TrimSpace(v))
+	v = strings.TrimSpace(v)
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		if n, nerr := strconv.ParseInt(v, 10, 64); nerr == nil && n <= int64(math.MaxInt64/time.Second) {
+			d, err = time.Duration(n)*time.Second, nil
+		}
+	}
 	if err != nil || d < 0 || (!allowZero && d == 0) {
 		return 0, errWant
 	}
@@ -214,7 +255,7 @@ func intSetting(key, env, meaning string, min int, def func(profiles.Settings) i
 func durSetting(key, env, meaning string, def func(profiles.Settings) time.Duration, dst func(*Config) *time.Duration) Setting {
 	return Setting{
 		Key: key, Env: env, Meaning: meaning,
-		Allowed: "a positive Go duration such as 500ms, 30s, 5m",
+		Allowed: "a positive Go duration such as 500ms, 30s, 5m, or a whole number of seconds",
 		Default: func(p profiles.Settings) string { return dur(def(p)) },
 		set: func(c *Config, v string) (err error) {
 			*dst(c), err = parseDur(v, false)
@@ -240,6 +281,16 @@ func enumSetting(key, env, meaning string, words []string, dst func(*Config) *st
 
 // Settings is the table of every configuration key, in documentation order.
 func Settings() []Setting {
+	list := settings()
+	for i := range list {
+		if slices.Contains(apiOnly, list[i].Key) {
+			list[i].Apps = []App{API}
+		}
+	}
+	return list
+}
+
+func settings() []Setting {
 	return []Setting{
 		{Key: "app.profile", Env: "APP_PROFILE", Fallback: "api",
 			Meaning: "Performance preset that sets the defaults of the pool, timeout, memory and optimizer settings below; explicit values override it.",
@@ -313,10 +364,11 @@ func Settings() []Setting {
 			Meaning: "Database to use: postgres://… for PostgreSQL; sqlite://PATH or file:PATH for SQLite; empty for the embedded SQLite at " + data.DefaultSQLitePath + ".",
 			Allowed: "postgres://user@host:port/db?…, sqlite://PATH, file:PATH, or empty",
 			set: func(c *Config, v string) error {
-				if _, err := data.ParseURL(v, 0); err != nil {
+				t, err := data.ParseURL(v, 0)
+				if err != nil {
 					return &Error{Reason: err.Error()}
 				}
-				c.Database.URL = v
+				c.Database.URL, c.Database.Target = v, t
 				return nil
 			}},
 		intSetting("database.max_open_conns", "DATABASE_MAX_OPEN_CONNS",
@@ -460,12 +512,22 @@ func Settings() []Setting {
 	}
 }
 
-// Load builds the configuration from args (flags, including --config FILE) and getenv.
-// defaultProfile is the app's own preset when APP_PROFILE is not given. Flags are named after
-// the keys: --http.addr=:9000. It returns the remaining positional arguments (subcommands).
-// extraFlags lets a subcommand add flags of its own (seed --users N) to the same parse.
-func Load(args []string, getenv func(string) string, defaultProfile string, extraFlags ...func(*flag.FlagSet)) (*Config, []string, error) {
-	settings := Settings()
+// Load builds app's configuration from args (flags, including --config FILE) and getenv.
+// Only the settings app reads are parsed and validated; the app's own preset is the default
+// when APP_PROFILE is not given. Flags are named after the keys: --http.addr=:9000. It returns
+// the remaining positional arguments (subcommands). extraFlags lets a subcommand add flags of
+// its own (seed --users N) to the same parse.
+func Load(args []string, getenv func(string) string, app App, extraFlags ...func(*flag.FlagSet)) (*Config, []string, error) {
+	if app != API && app != Worker {
+		return nil, nil, fmt.Errorf("config: unknown app %q", app)
+	}
+	defaultProfile := app.DefaultProfile()
+	var settings []Setting
+	for _, s := range Settings() {
+		if s.Reads(app) {
+			settings = append(settings, s)
+		}
+	}
 	fs := flag.NewFlagSet("brisk", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	for _, add := range extraFlags {
@@ -574,7 +636,7 @@ func Markdown() string {
 	names := profiles.Names()
 	sort.Strings(names)
 	var b strings.Builder
-	b.WriteString("| Variable | Key / flag | Default (" + strings.Join(names, " / ") + ") | Allowed | Meaning |\n|---|---|---|---|---|\n")
+	b.WriteString("| Variable | Key / flag | Read by | Default (" + strings.Join(names, " / ") + ") | Allowed | Meaning |\n|---|---|---|---|---|---|\n")
 	for _, s := range Settings() {
 		var defs []string
 		for _, n := range names {
@@ -590,7 +652,17 @@ func Markdown() string {
 				def = "(empty)"
 			}
 		}
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", s.Env, s.Key, def, s.Allowed, strings.ReplaceAll(s.Meaning, "|", "\\|"))
+		readBy := "api, worker"
+		if s.Apps != nil {
+			readBy = ""
+			for i, a := range s.Apps {
+				if i > 0 {
+					readBy += ", "
+				}
+				readBy += string(a)
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s | %s |\n", s.Env, s.Key, readBy, def, s.Allowed, strings.ReplaceAll(s.Meaning, "|", "\\|"))
 	}
 	return b.String()
 }

@@ -31,12 +31,16 @@ func TestDefaultsFollowTheProfile(t *testing.T) {
 			t.Errorf("%s: config %+v does not carry the profile's defaults %+v", name, c, p)
 		}
 	}
-	c, _, err := config.Load(nil, env(nil), "background")
+	c, _, err := config.Load(nil, env(nil), config.Worker)
 	if err != nil || c.Profile != "background" {
 		t.Fatalf("app default profile not applied: %v %v", c, err)
 	}
-	if c.HTTP.Addr != "127.0.0.1:8080" || c.Database.URL != "" || c.Log.Format != "text" {
-		t.Errorf("fixed defaults wrong: %+v", c)
+	if c.HTTP.Addr != "" || c.Database.URL != "" || c.Log.Format != "text" {
+		t.Errorf("worker defaults wrong (it must not read HTTP_ADDR): %+v", c)
+	}
+	c, _, err = config.Load(nil, env(nil), config.API)
+	if err != nil || c.Profile != "api" || c.HTTP.Addr != "127.0.0.1:8080" || c.Database.Target.Dialect != "sqlite" {
+		t.Errorf("api defaults wrong: %+v %v", c, err)
 	}
 }
 
@@ -89,7 +93,9 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL"},
 		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT"},
-		{map[string]string{"GOROUTINE_IDLE_TIMEOUT": "10"}, "GOROUTINE_IDLE_TIMEOUT"},
+		{map[string]string{"GOROUTINE_IDLE_TIMEOUT": "10 minutes"}, "GOROUTINE_IDLE_TIMEOUT"},
+		{map[string]string{"GOROUTINE_IDLE_TIMEOUT": "-5"}, "GOROUTINE_IDLE_TIMEOUT"},
+		{map[string]string{"GOROUTINE_IDLE_TIMEOUT": "0"}, "GOROUTINE_IDLE_TIMEOUT"},
 		{map[string]string{"CONTEXT_DEFAULT_TIMEOUT": "1m", "CONTEXT_MAX_TIMEOUT": "10s"}, "CONTEXT_DEFAULT_TIMEOUT"},
 		{map[string]string{"CONTEXT_ENABLE_DEADLINE": "maybe"}, "CONTEXT_ENABLE_DEADLINE"},
 		{map[string]string{"JWT_SECRET": "short"}, "JWT_SECRET"},
@@ -181,5 +187,51 @@ func TestDocsListEveryKey(t *testing.T) {
 		if !strings.Contains(doc, "`"+s.Env+"`") {
 			t.Errorf("%s does not document %s", path, s.Env)
 		}
+	}
+}
+
+// The configuration block of the design document Brisk descends from, exactly as written
+// there: durations as bare seconds. Both apps must start with it.
+var designBlock = map[string]string{
+	"GOROUTINE_MIN_WORKERS": "2", "GOROUTINE_MAX_WORKERS": "10", "GOROUTINE_QUEUE_SIZE": "1000", "GOROUTINE_IDLE_TIMEOUT": "60",
+	"CONTEXT_DEFAULT_TIMEOUT": "30", "CONTEXT_MAX_TIMEOUT": "300", "CONTEXT_ENABLE_DEADLINE": "true",
+	"MEMORY_POOL_SIZE": "100", "MEMORY_SLAB_SIZE": "1024", "MEMORY_CLEANUP_INTERVAL": "300",
+	"PROFILE_SAMPLING_INTERVAL": "5", "PROFILE_OPTIMIZATION_INTERVAL": "60", "PROFILE_MAX_OPTIMIZATIONS": "10",
+}
+
+func TestTheDesignDocumentsBlockLoadsWithBareSeconds(t *testing.T) {
+	t.Parallel()
+	for _, app := range []config.App{config.API, config.Worker} {
+		c, _, err := config.Load(nil, env(designBlock), app)
+		if err != nil {
+			t.Fatalf("%s: %v", app, err)
+		}
+		if c.Pool.IdleTimeout != time.Minute || c.Context.DefaultTimeout != 30*time.Second ||
+			c.Context.MaxTimeout != 5*time.Minute || c.Memory.CleanupInterval != 5*time.Minute ||
+			c.Optimizer.SamplingInterval != 5*time.Second || c.Optimizer.OptimizationInterval != time.Minute ||
+			c.Pool.MinWorkers != 2 || c.Pool.MaxWorkers != 10 || c.Optimizer.MaxOptimizations != 10 {
+			t.Errorf("%s: the block was misread: %+v", app, c)
+		}
+	}
+}
+
+func TestEachAppValidatesOnlyWhatItReads(t *testing.T) {
+	t.Parallel()
+	apiOnly := map[string]string{"JWT_SECRET": "short", "HTTP_ADDR": "nonsense", "CORS_ALLOWED_ORIGINS": "localhost:3000"}
+	if _, _, err := config.Load(nil, env(apiOnly), config.Worker); err != nil {
+		t.Errorf("the worker refused settings it does not read: %v", err)
+	}
+	for k, v := range apiOnly {
+		_, _, err := config.Load(nil, env(map[string]string{k: v}), config.API)
+		var ce *config.Error
+		if !errors.As(err, &ce) || ce.Env != k {
+			t.Errorf("the API accepted %s=%q: %v", k, v, err)
+		}
+	}
+	if _, _, err := config.Load([]string{"--http.addr=:1"}, env(nil), config.Worker); err == nil {
+		t.Error("the worker accepted a flag for a setting it does not read")
+	}
+	if _, _, err := config.Load(nil, env(nil), "background"); err == nil {
+		t.Error("Load accepted an unknown app")
 	}
 }

@@ -98,6 +98,9 @@ func sqliteTarget(path string, busy time.Duration) Target {
 
 // Options configures Open.
 type Options struct {
+	// Target is the database to open, as ParseURL made it from DATABASE_URL (the apps parse it
+	// once, in their configuration). When it is empty, URL is parsed instead (tests, tools).
+	Target          Target
 	URL             string
 	MaxOpenConns    int           // 0: driver default (PostgreSQL 4×GOMAXPROCS-ish via config, SQLite 4)
 	MaxIdleConns    int           // 0: same as MaxOpenConns
@@ -168,11 +171,15 @@ type dsnConnector struct {
 func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.driver.Open(c.dsn) }
 func (c dsnConnector) Driver() driver.Driver                        { return c.driver }
 
-// Open connects to the database named by opts.URL and checks that it answers.
+// Open connects to the database opts.Target names (parsed from opts.URL when Target is
+// empty) and checks that it answers.
 func Open(ctx context.Context, opts Options) (*bun.DB, error) {
-	t, err := ParseURL(opts.URL, opts.BusyTimeout)
-	if err != nil {
-		return nil, fmt.Errorf("data: DATABASE_URL: %w", err)
+	t := opts.Target
+	if t.Dialect == "" {
+		var err error
+		if t, err = ParseURL(opts.URL, opts.BusyTimeout); err != nil {
+			return nil, fmt.Errorf("data: DATABASE_URL: %w", err)
+		}
 	}
 	sqldb, err := openSQL(t, opts)
 	if err != nil {
@@ -220,13 +227,9 @@ func Dialect(db bun.IDB) string {
 	return migrations.SQLite
 }
 
-// NewMigrator opens a connection pool of its own for the database at rawURL (golang-migrate
+// NewMigrator opens a connection pool of its own for the database t names (golang-migrate
 // closes the pool it is given) and returns a Migrator over it. Close it when done.
-func NewMigrator(rawURL string, busyTimeout time.Duration) (*migrations.Migrator, error) {
-	t, err := ParseURL(rawURL, busyTimeout)
-	if err != nil {
-		return nil, fmt.Errorf("data: DATABASE_URL: %w", err)
-	}
+func NewMigrator(t Target) (*migrations.Migrator, error) {
 	sqldb, err := OpenSQL(t)
 	if err != nil {
 		return nil, err
@@ -240,9 +243,9 @@ func NewMigrator(rawURL string, busyTimeout time.Duration) (*migrations.Migrator
 	return m, nil
 }
 
-// MigrateUp applies every pending migration to the database at rawURL.
-func MigrateUp(ctx context.Context, rawURL string, busyTimeout time.Duration) error {
-	m, err := NewMigrator(rawURL, busyTimeout)
+// MigrateUp applies every pending migration to the database t names.
+func MigrateUp(ctx context.Context, t Target) error {
+	m, err := NewMigrator(t)
 	if err != nil {
 		return err
 	}

@@ -55,8 +55,8 @@ func loadProject(t *testing.T) *types.Project {
 	return p
 }
 
-// appServices are the services built from our Dockerfiles, with the profile each app defaults to.
-var appServices = map[string]string{"migrate": "api", "api": "api", "worker": "background"}
+// appServices are the services built from our Dockerfiles, with the app each one runs.
+var appServices = map[string]config.App{"migrate": config.API, "api": config.API, "worker": config.Worker}
 
 func TestComposeServicesAndOrder(t *testing.T) {
 	t.Parallel()
@@ -122,7 +122,7 @@ func TestComposeEnvironmentIsValidConfiguration(t *testing.T) {
 	}
 	otel := []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_METRICS_EXPORTER",
 		"OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
-	for name, profile := range appServices {
+	for name, app := range appServices {
 		env := map[string]string{}
 		for k, v := range p.Services[name].Environment {
 			if v == nil {
@@ -134,7 +134,7 @@ func TestComposeEnvironmentIsValidConfiguration(t *testing.T) {
 			}
 			env[k] = *v
 		}
-		cfg, _, err := config.Load(nil, func(k string) string { return env[k] }, profile)
+		cfg, _, err := config.Load(nil, func(k string) string { return env[k] }, app)
 		if err != nil {
 			t.Errorf("%s: its environment does not load: %v", name, err)
 			continue

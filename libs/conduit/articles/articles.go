@@ -15,11 +15,12 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
 	"github.com/brisk-go/brisk/libs/conduit/validate"
 	"github.com/brisk-go/brisk/libs/data/cache"
-	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
 // Limits on article fields and pages.
@@ -50,12 +51,38 @@ type Service struct {
 	tagList cache.Typed[[]string]
 }
 
-// NewService returns the article service. now is the clock (time.Now when nil).
-func NewService(db *bun.DB, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// Deps is what the article service is built from. DB is required; the rest is optional.
+type Deps struct {
+	DB  *bun.DB
+	Now func() time.Time // the clock; time.Now when nil
+	// Cache, when set, serves what every anonymous reader sees alike — an article by slug and
+	// the tag list — for CacheTTL (default one minute). Writes flush exactly what they change,
+	// after they commit. Signed-in readers see their own flags and read the database.
+	Cache    *cache.Cache
+	CacheTTL time.Duration
+	// Jobs, when set, receives the background jobs of article changes, in their transaction.
+	Jobs Jobs
+	// Pool, when set, runs each listing's count query while its page query runs on the
+	// caller's goroutine (not inside a transaction, whose one connection cannot run both).
+	Pool *pool.Pool
+}
+
+// NewService returns the article service.
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Service{db: db, now: now}
+	s := &Service{db: d.DB, now: d.Now, jobs: d.Jobs}
+	s.articles.Parallel = d.Pool
+	if d.Cache != nil {
+		if d.CacheTTL <= 0 {
+			d.CacheTTL = time.Minute
+		}
+		s.views = cache.Of[conduit.ArticleView](d.Cache)
+		s.tagList = cache.Of[[]string](d.Cache)
+		s.cache, s.ttl = d.Cache, d.CacheTTL
+	}
+	return s
 }
 
 // ListInput selects a page of articles. Limit and Offset are nil when not given.
@@ -180,23 +207,44 @@ func cleanTags(p apperr.Problems, tags []string) []string {
 	return slices.Compact(out)
 }
 
+// Draft is a new article after the rules: what gets stored, whichever way it came in.
+type Draft struct {
+	Title       string // trimmed
+	Description string
+	Body        string
+	Tags        []string // trimmed, unique, sorted
+}
+
+// Prepare applies the rules every new article meets, wherever it comes from (POST
+// /api/articles, the worker's bulk import): required fields and their limits, and the tag
+// rule. A rule broken is an apperr.Invalid naming each field.
+func Prepare(in CreateInput) (Draft, error) {
+	d := Draft{Title: strings.TrimSpace(in.Title), Description: in.Description, Body: in.Body}
+	p := apperr.Problems{}
+	validate.Required(p, "title", d.Title, MaxTitle)
+	validate.Required(p, "description", d.Description, MaxDescription)
+	validate.Required(p, "body", d.Body, MaxBody)
+	d.Tags = cleanTags(p, in.TagList)
+	if err := p.Err(); err != nil {
+		return Draft{}, err
+	}
+	return d, nil
+}
+
 // Create publishes an article by authorID under a slug no other article has.
 func (s *Service) Create(ctx context.Context, authorID int64, in CreateInput) (*conduit.ArticleView, error) {
-	in.Title = strings.TrimSpace(in.Title)
-	p := apperr.Problems{}
-	validate.Required(p, "title", in.Title, MaxTitle)
-	validate.Required(p, "description", in.Description, MaxDescription)
-	validate.Required(p, "body", in.Body, MaxBody)
-	tags := cleanTags(p, in.TagList)
-	if err := p.Err(); err != nil {
+	d, err := Prepare(in)
+	if err != nil {
 		return nil, err
 	}
+	tags := d.Tags
+	in.Title = d.Title
 	now := s.now().UTC()
 	a := &conduit.Article{
-		Title: in.Title, Description: in.Description, Body: in.Body,
+		Title: d.Title, Description: d.Description, Body: d.Body,
 		AuthorID: authorID, CreatedAt: now, UpdatedAt: now,
 	}
-	err := s.withFreshSlug(ctx, func(ctx context.Context, tx bun.Tx) error {
+	err = s.withFreshSlug(ctx, func(ctx context.Context, tx bun.Tx) error {
 		slug, err := s.uniqueSlug(ctx, tx, in.Title, "")
 		if err != nil {
 			return err

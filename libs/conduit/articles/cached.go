@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/uptrace/bun"
 
-	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/conduit"
-	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
 // Jobs is the background work a change of articles causes; each call inserts its jobs in tx,
@@ -18,22 +15,6 @@ import (
 type Jobs interface {
 	ArticlePublished(ctx context.Context, tx bun.Tx, articleID, authorID int64, tags []string) error
 	TagsChanged(ctx context.Context, tx bun.Tx, tags []string) error
-}
-
-// UseJobs makes the service enqueue background jobs for its changes.
-func (s *Service) UseJobs(j Jobs) { s.jobs = j }
-
-// UsePool runs each listing's count query on p while the page query runs on the caller's
-// goroutine (not inside a transaction, whose one connection cannot run both at once).
-func (s *Service) UsePool(p *pool.Pool) { s.articles.Parallel = p }
-
-// UseCache caches what every anonymous reader sees alike — an article by slug and the tag
-// list — for ttl. Writes flush exactly what they change, after they commit. Readers who are
-// logged in see their own favorited/following flags and read the database.
-func (s *Service) UseCache(c *cache.Cache, ttl time.Duration) {
-	s.views = cache.Of[conduit.ArticleView](c)
-	s.tagList = cache.Of[[]string](c)
-	s.cache, s.ttl = c, ttl
 }
 
 // Cache tags. UserTag is shared with the profile and user services: a profile change flushes

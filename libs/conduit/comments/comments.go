@@ -10,9 +10,9 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
 	"github.com/brisk-go/brisk/libs/conduit/validate"
-	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
 
@@ -27,12 +27,18 @@ type Service struct {
 	now      func() time.Time
 }
 
-// NewService returns the comment service. now is the clock (time.Now when nil).
-func NewService(db *bun.DB, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// Deps is what the comment service is built from. DB is required.
+type Deps struct {
+	DB  *bun.DB
+	Now func() time.Time // the clock; time.Now when nil
+}
+
+// NewService returns the comment service.
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Service{db: db, now: now}
+	return &Service{db: d.DB, now: d.Now}
 }
 
 func (s *Service) article(ctx context.Context, db bun.IDB, slug string) (*conduit.Article, error) {

@@ -59,6 +59,16 @@ func Register(workers *river.Workers, deps Deps) error {
 	return nil
 }
 
+// Work is every Conduit job kind, ready for a queue that works them, and the schedule of the
+// periodic ones: what the worker (and the API on the embedded default) runs.
+func Work(deps Deps) (*river.Workers, []*river.PeriodicJob, error) {
+	workers := river.NewWorkers()
+	if err := Register(workers, deps); err != nil {
+		return nil, nil, err
+	}
+	return workers, PeriodicJobs(), nil
+}
+
 // PeriodicJobs is the schedule: the clean-up every hour, and once when a leader starts.
 func PeriodicJobs() []*river.PeriodicJob {
 	return []*river.PeriodicJob{

@@ -12,9 +12,9 @@ import (
 	"github.com/uptrace/bun"
 	"go.uber.org/goleak"
 
+	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/jobs"
-	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 )
 
 func TestMain(m *testing.M) {

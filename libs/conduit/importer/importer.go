@@ -15,13 +15,13 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/uptrace/bun"
 
 	"github.com/brisk-go/brisk/libs/conduit"
-	"github.com/brisk-go/brisk/libs/data/jobs"
+	"github.com/brisk-go/brisk/libs/conduit/articles"
 	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
+	"github.com/brisk-go/brisk/libs/data/jobs"
 	"github.com/brisk-go/brisk/libs/perfcore/pipeline"
 )
 
@@ -35,15 +35,8 @@ type Input struct {
 	Author      string   `json:"author"` // username of an existing user
 }
 
-// Limits, matching the API's.
-const (
-	MaxTitle       = 200
-	MaxDescription = 1000
-	MaxBody        = 100_000
-	MaxTags        = 20
-	MaxTag         = 40
-	maxLine        = 1 << 20
-)
+// maxLine bounds one line of the file.
+const maxLine = 1 << 20
 
 // Report counts what happened to the lines.
 type Report struct {
@@ -74,8 +67,8 @@ type line struct {
 type article struct {
 	line   int
 	in     Input
+	draft  articles.Draft
 	slug   string
-	tags   []string
 	author int64
 }
 
@@ -129,29 +122,23 @@ func Run(ctx context.Context, r io.Reader, o Options) (Report, error) {
 		if err := dec.Decode(&in); err != nil {
 			return article{}, invalid(l.n, "not a JSON object: "+err.Error())
 		}
-		if reason := check(in); reason != "" {
-			return article{}, invalid(l.n, reason)
+		if strings.TrimSpace(in.Author) == "" {
+			return article{}, invalid(l.n, "author is required")
 		}
-		return article{line: l.n, in: in}, nil
+		// The rules of POST /api/articles: the same limits, the same tag rule.
+		d, err := articles.Prepare(articles.CreateInput{Title: in.Title, Description: in.Description, Body: in.Body, TagList: in.TagList})
+		if err != nil {
+			return article{}, invalid(l.n, err.Error())
+		}
+		return article{line: l.n, in: in, draft: d}, nil
 	}, pipeline.Workers(2))
 
 	transform := pipeline.NewStage("transform", func(_ context.Context, a article) (article, error) {
-		a.in.Title = strings.TrimSpace(a.in.Title)
-		a.in.Description = strings.TrimSpace(a.in.Description)
-		a.slug = a.in.Slug
+		// The API's slug: a given one is kept (an import may carry the slugs of another
+		// system); otherwise the title's, by the one Slugify.
+		a.slug = strings.TrimSpace(a.in.Slug)
 		if a.slug == "" {
-			a.slug = Slugify(a.in.Title)
-		}
-		if a.slug == "" {
-			return a, invalid(a.line, "title has no letters or digits to make a slug from")
-		}
-		seen := map[string]bool{}
-		for _, t := range a.in.TagList {
-			t = strings.ToLower(strings.TrimSpace(t))
-			if t != "" && !seen[t] {
-				seen[t] = true
-				a.tags = append(a.tags, t)
-			}
+			a.slug = articles.Slugify(a.draft.Title)
 		}
 		return a, nil
 	})
@@ -211,51 +198,6 @@ func Run(ctx context.Context, r io.Reader, o Options) (Report, error) {
 	return rep, err
 }
 
-func check(in Input) string {
-	switch {
-	case strings.TrimSpace(in.Title) == "":
-		return "title is required"
-	case len(in.Title) > MaxTitle:
-		return fmt.Sprintf("title is longer than %d bytes", MaxTitle)
-	case strings.TrimSpace(in.Description) == "":
-		return "description is required"
-	case len(in.Description) > MaxDescription:
-		return fmt.Sprintf("description is longer than %d bytes", MaxDescription)
-	case strings.TrimSpace(in.Body) == "":
-		return "body is required"
-	case len(in.Body) > MaxBody:
-		return fmt.Sprintf("body is longer than %d bytes", MaxBody)
-	case strings.TrimSpace(in.Author) == "":
-		return "author is required"
-	case len(in.TagList) > MaxTags:
-		return fmt.Sprintf("more than %d tags", MaxTags)
-	}
-	for _, t := range in.TagList {
-		if len(t) > MaxTag {
-			return fmt.Sprintf("tag %q is longer than %d bytes", t, MaxTag)
-		}
-	}
-	return ""
-}
-
-// Slugify lowers title and joins its runs of letters and digits with hyphens.
-func Slugify(title string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(title) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r)
-			dash = false
-			continue
-		}
-		dash = true
-	}
-	return b.String()
-}
-
 // write stores one batch in one transaction and reports how many were new.
 func write(ctx context.Context, o Options, batch []article) (imported, dups int, err error) {
 	now := o.Now().UTC()
@@ -265,7 +207,7 @@ func write(ctx context.Context, o Options, batch []article) (imported, dups int,
 		var touched []string
 		for _, a := range batch {
 			row := conduit.Article{
-				Slug: a.slug, Title: a.in.Title, Description: a.in.Description, Body: a.in.Body,
+				Slug: a.slug, Title: a.draft.Title, Description: a.draft.Description, Body: a.draft.Body,
 				AuthorID: a.author, CreatedAt: now, UpdatedAt: now,
 			}
 			res, err := tx.NewInsert().Model(&row).On("CONFLICT (slug) DO NOTHING").Exec(ctx)
@@ -282,7 +224,7 @@ func write(ctx context.Context, o Options, batch []article) (imported, dups int,
 				}
 			}
 			imported++
-			for _, t := range a.tags {
+			for _, t := range a.draft.Tags {
 				id, ok := tagIDs[t]
 				if !ok {
 					if _, err := tx.NewInsert().Model(&conduit.Tag{Name: t}).On("CONFLICT (name) DO NOTHING").Exec(ctx); err != nil {

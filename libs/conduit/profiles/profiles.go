@@ -11,9 +11,9 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
 	"github.com/brisk-go/brisk/libs/data/cache"
-	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
 
@@ -29,19 +29,30 @@ type Service struct {
 	profiles cache.Typed[conduit.ProfileView]
 }
 
-// UseCache caches profiles as anonymous readers see them (following is false for them, so
-// following and unfollowing change nothing cached), for ttl; the user service flushes a
-// profile when its owner changes it (tag "user:<id>").
-func (s *Service) UseCache(c *cache.Cache, ttl time.Duration) {
-	s.cache, s.ttl, s.profiles = c, ttl, cache.Of[conduit.ProfileView](c)
+// Deps is what the profile service is built from. DB is required.
+type Deps struct {
+	DB  *bun.DB
+	Now func() time.Time // the clock; time.Now when nil
+	// Cache, when set, keeps profiles as anonymous readers see them (following is false for
+	// them, so following and unfollowing change nothing cached) for CacheTTL (default one
+	// minute); the user service flushes a profile when its owner changes it (tag "user:<id>").
+	Cache    *cache.Cache
+	CacheTTL time.Duration
 }
 
-// NewService returns the profile service. now is the clock (time.Now when nil).
-func NewService(db *bun.DB, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// NewService returns the profile service.
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	return &Service{db: db, now: now}
+	s := &Service{db: d.DB, now: d.Now}
+	if d.Cache != nil {
+		if d.CacheTTL <= 0 {
+			d.CacheTTL = time.Minute
+		}
+		s.cache, s.ttl, s.profiles = d.Cache, d.CacheTTL, cache.Of[conduit.ProfileView](d.Cache)
+	}
+	return s
 }
 
 // Get returns username's profile as viewerID (0: anonymous) sees it.

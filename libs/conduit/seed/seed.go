@@ -23,9 +23,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/term"
 
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/articles"
 	"github.com/brisk-go/brisk/libs/conduit/auth"
-	"github.com/brisk-go/brisk/libs/conduit"
 )
 
 // Password is the password of every seeded user.

@@ -13,11 +13,11 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
 	"github.com/brisk-go/brisk/libs/conduit/auth"
 	"github.com/brisk-go/brisk/libs/conduit/validate"
 	"github.com/brisk-go/brisk/libs/data/cache"
-	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
 
@@ -52,21 +52,27 @@ type Service struct {
 	cache     *cache.Cache                     // nil: nothing cached to invalidate
 }
 
-// NewService returns the account service. now is the clock (time.Now when nil).
-func NewService(db *bun.DB, tokens *auth.Tokens, passwords auth.Passwords, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
-	}
-	return &Service{db: db, tokens: tokens, passwords: passwords, now: now}
+// Deps is what the account service is built from. DB and Tokens are required.
+type Deps struct {
+	DB        *bun.DB
+	Tokens    *auth.Tokens
+	Passwords auth.Passwords
+	Now       func() time.Time // the clock; time.Now when nil
+	// Finder, when set, serves finds by id; it coalesces concurrent ones (every authenticated
+	// GET /api/user finds its user by id) when its batching is on.
+	Finder *repository.Finder[conduit.User]
+	// Cache, when set, is flushed of what it shows of a user who changes: the profile and the
+	// articles that embed it (cache tag "user:<id>").
+	Cache *cache.Cache
 }
 
-// UseFinder makes finds by id go through f, which coalesces concurrent ones (every
-// authenticated GET /api/user finds its user by id) when its batching is on.
-func (s *Service) UseFinder(f *repository.Finder[conduit.User]) { s.finder = f }
-
-// UseCache makes Update flush what caches show of the user: the profile and the articles
-// that embed it (cache tag "user:<id>").
-func (s *Service) UseCache(c *cache.Cache) { s.cache = c }
+// NewService returns the account service.
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{db: d.DB, tokens: d.Tokens, passwords: d.Passwords, now: d.Now, finder: d.Finder, cache: d.Cache}
+}
 
 // RegisterInput is a new account.
 type RegisterInput struct {

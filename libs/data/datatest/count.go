@@ -41,7 +41,11 @@ func NewCounted(t testing.TB) (*bun.DB, *Counter) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	u := URL(t)
-	if err := data.MigrateUp(ctx, u, 0); err != nil {
+	target, err := data.ParseURL(u, 0)
+	if err != nil {
+		t.Fatalf("datatest: %v", err)
+	}
+	if err := data.MigrateUp(ctx, target); err != nil {
 		t.Fatalf("datatest: migrate: %v", err)
 	}
 	c := &Counter{}

@@ -73,7 +73,11 @@ func NewWithURL(t testing.TB) (*bun.DB, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	u := URL(t)
-	if err := data.MigrateUp(ctx, u, 0); err != nil {
+	target, err := data.ParseURL(u, 0)
+	if err != nil {
+		t.Fatalf("datatest: %v", err)
+	}
+	if err := data.MigrateUp(ctx, target); err != nil {
 		t.Fatalf("datatest: migrate: %v", err)
 	}
 	db, err := data.Open(ctx, data.Options{URL: u, MaxOpenConns: 8})

@@ -177,6 +177,9 @@ func (h levelFloor) WithGroup(n string) slog.Handler {
 // Client is the River client, for what this package does not wrap.
 func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }
 
+// Working reports whether the queue works jobs (it was given workers), not only inserts them.
+func (q *Queue) Working() bool { return q.working }
+
 // Start works jobs until Stop. An insert-only queue has nothing to start.
 func (q *Queue) Start(ctx context.Context) error {
 	q.mu.Lock()

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/brisk-go/brisk/libs/data"
-	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
@@ -28,11 +27,11 @@ func benchDB(b *testing.B) (url string, ids []int64) {
 		b.Skip("needs TEST_DATABASE_URL (the peer is raw pgx)")
 	}
 	db, url := datatest.NewWithURL(b)
-	users := make([]conduit.User, benchRows)
+	users := make([]testUser, benchRows)
 	for i := range users {
 		users[i] = user(i)
 	}
-	if err := repository.New[conduit.User]().CreateMany(context.Background(), db, users); err != nil {
+	if err := repository.New[testUser]().CreateMany(context.Background(), db, users); err != nil {
 		b.Fatal(err)
 	}
 	for _, u := range users {
@@ -68,7 +67,7 @@ func loop(b *testing.B, op func()) {
 
 const userColumns = "id, username, email, password_hash, bio, image, created_at, updated_at"
 
-func scanPgxUser(row interface{ Scan(...any) error }, u *conduit.User) error {
+func scanPgxUser(row interface{ Scan(...any) error }, u *testUser) error {
 	return row.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Bio, &u.Image, &u.CreatedAt, &u.UpdatedAt)
 }
 
@@ -90,7 +89,7 @@ func BenchmarkFindByID(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	repo := repository.New[conduit.User]()
+	repo := repository.New[testUser]()
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func() int64 { return ids[rng.IntN(len(ids))] }
 	batch := func() []int64 {
@@ -103,7 +102,7 @@ func BenchmarkFindByID(b *testing.B) {
 
 	b.Run("one/pgx", func(b *testing.B) {
 		loop(b, func() {
-			var u conduit.User
+			var u testUser
 			if err := scanPgxUser(pool.QueryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = $1", pick()), &u); err != nil {
 				b.Fatal(err)
 			}
@@ -111,7 +110,7 @@ func BenchmarkFindByID(b *testing.B) {
 	})
 	b.Run("one/database-sql", func(b *testing.B) {
 		loop(b, func() {
-			var u conduit.User
+			var u testUser
 			if err := scanPgxUser(db.DB.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = $1", pick()), &u); err != nil {
 				b.Fatal(err)
 			}
@@ -137,9 +136,9 @@ func BenchmarkFindByID(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			out := make([]conduit.User, 0, 100)
+			out := make([]testUser, 0, 100)
 			for rows.Next() {
-				var u conduit.User
+				var u testUser
 				if err := scanPgxUser(rows, &u); err != nil {
 					b.Fatal(err)
 				}
@@ -180,7 +179,7 @@ func BenchmarkConcurrentFind(b *testing.B) {
 	for _, callers := range []int{1, 8, 64, 256} {
 		for _, mode := range []string{"direct", "batched"} {
 			b.Run(fmt.Sprintf("callers=%d/%s", callers, mode), func(b *testing.B) {
-				f, err := repository.NewFinder[conduit.User](db, repository.FinderOptions{Batching: mode == "batched"})
+				f, err := repository.NewFinder[testUser](db, repository.FinderOptions{Batching: mode == "batched"})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -17,7 +17,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
-	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
@@ -42,21 +41,21 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-func seedUsers(t *testing.T, db bun.IDB, n int) []conduit.User {
+func seedUsers(t *testing.T, db bun.IDB, n int) []testUser {
 	t.Helper()
-	users := make([]conduit.User, n)
+	users := make([]testUser, n)
 	for i := range users {
 		users[i] = user(i)
 	}
-	if err := repository.New[conduit.User]().CreateMany(t.Context(), db, users); err != nil {
+	if err := repository.New[testUser]().CreateMany(t.Context(), db, users); err != nil {
 		t.Fatal(err)
 	}
 	return users
 }
 
-func byID(us []conduit.User) []conduit.User {
+func byID(us []testUser) []testUser {
 	out := slices.Clone(us)
-	slices.SortFunc(out, func(a, b conduit.User) int { return int(a.ID - b.ID) })
+	slices.SortFunc(out, func(a, b testUser) int { return int(a.ID - b.ID) })
 	return out
 }
 
@@ -65,7 +64,7 @@ func TestFastPathMatchesBun(t *testing.T) {
 	t.Parallel()
 	db := datatest.New(t)
 	ctx := t.Context()
-	repo := repository.New[conduit.User]()
+	repo := repository.New[testUser]()
 	users := seedUsers(t, db, 5)
 	users[2].Bio, users[2].Image = "bio with 'quotes' and ünïcode", "https://example.com/a.png"
 	if err := repo.Update(ctx, db, &users[2]); err != nil {
@@ -155,9 +154,9 @@ func TestFastPathIsPreparedOncePerConnection(t *testing.T) {
 	t.Parallel()
 	db := datatest.New(t)
 	ctx := t.Context()
-	repo := repository.New[conduit.User]()
+	repo := repository.New[testUser]()
 	users := seedUsers(t, db, 3)
-	findOne, findMany, del, fast := repository.Statements[conduit.User](db)
+	findOne, findMany, del, fast := repository.Statements[testUser](db)
 	if !fast {
 		t.Fatal("users should take the fast path")
 	}
@@ -203,7 +202,7 @@ func TestFastPathIsCounted(t *testing.T) {
 	t.Parallel()
 	db, counter := datatest.NewCounted(t)
 	ctx := t.Context()
-	repo := repository.New[conduit.User]()
+	repo := repository.New[testUser]()
 	users := seedUsers(t, db, 2)
 	counter.Reset()
 	if _, err := repo.FindByID(ctx, db, users[0].ID); err != nil {
@@ -228,7 +227,7 @@ func TestFastPathTraces(t *testing.T) {
 	}
 	t.Parallel()
 	db := datatest.New(t)
-	repo := repository.New[conduit.User]()
+	repo := repository.New[testUser]()
 	users := seedUsers(t, db, 1)
 	ctx, parent := provider.Tracer("test").Start(t.Context(), "parent")
 	if _, err := repo.FindByID(ctx, db, users[0].ID); err != nil {
@@ -251,7 +250,7 @@ func TestFastPathTraces(t *testing.T) {
 	if datatest.Dialect() == "postgres" {
 		system = "postgresql"
 	}
-	findOne, _, del, _ := repository.Statements[conduit.User](db)
+	findOne, _, del, _ := repository.Statements[testUser](db)
 	for i, want := range []struct{ op, stmt string }{{"SELECT", findOne}, {"DELETE", del}} {
 		s := mine[i]
 		attrs := map[string]string{}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/repository"
 	"github.com/brisk-go/brisk/libs/perfcore/optimizer"
@@ -22,7 +21,7 @@ func TestFinderCoalescesConcurrentFinds(t *testing.T) {
 	db := datatest.New(t)
 	ctx := t.Context()
 	users := seedUsers(t, db, 6)
-	f, err := repository.NewFinder[conduit.User](db, repository.FinderOptions{Batching: true, MaxInFlight: 1})
+	f, err := repository.NewFinder[testUser](db, repository.FinderOptions{Batching: true, MaxInFlight: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +41,7 @@ func TestFinderCoalescesConcurrentFinds(t *testing.T) {
 
 	type result struct {
 		want int64
-		got  *conduit.User
+		got  *testUser
 		err  error
 	}
 	results := make(chan result, 16)
@@ -61,7 +60,7 @@ func TestFinderCoalescesConcurrentFinds(t *testing.T) {
 	waitFor(t, func() bool { return f.Waiting() == 10 })
 	close(release)
 
-	var rows []*conduit.User
+	var rows []*testUser
 	for range 11 {
 		r := <-results
 		if r.want == 987654 {
@@ -95,7 +94,7 @@ func TestFinderHonoursEachCallersContext(t *testing.T) {
 	t.Parallel()
 	db := datatest.New(t)
 	users := seedUsers(t, db, 3)
-	f, err := repository.NewFinder[conduit.User](db, repository.FinderOptions{Batching: true, MaxInFlight: 1})
+	f, err := repository.NewFinder[testUser](db, repository.FinderOptions{Batching: true, MaxInFlight: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +116,7 @@ func TestFinderHonoursEachCallersContext(t *testing.T) {
 		_, err := f.Find(impatient, users[1].ID)
 		impatientDone <- err
 	}()
-	patientDone := make(chan *conduit.User, 1)
+	patientDone := make(chan *testUser, 1)
 	go func() {
 		u, err := f.Find(t.Context(), users[1].ID)
 		if err != nil {
@@ -145,7 +144,7 @@ func TestFinderDirectWhenOffOrInATransaction(t *testing.T) {
 	db := datatest.New(t)
 	ctx := t.Context()
 	users := seedUsers(t, db, 2)
-	f, err := repository.NewFinder[conduit.User](db, repository.FinderOptions{})
+	f, err := repository.NewFinder[testUser](db, repository.FinderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +170,7 @@ func TestFinderDirectWhenOffOrInATransaction(t *testing.T) {
 	}
 	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		fresh := user(50)
-		if err := repository.New[conduit.User]().Create(ctx, tx, &fresh); err != nil {
+		if err := repository.New[testUser]().Create(ctx, tx, &fresh); err != nil {
 			return err
 		}
 		u, err := f.FindIn(ctx, tx, fresh.ID)
@@ -220,7 +219,7 @@ func (f *fakeLevels) set(to optimizer.Level) {
 func TestFollowOptimizer(t *testing.T) {
 	t.Parallel()
 	db := datatest.New(t)
-	f, err := repository.NewFinder[conduit.User](db, repository.FinderOptions{Batching: true})
+	f, err := repository.NewFinder[testUser](db, repository.FinderOptions{Batching: true})
 	if err != nil {
 		t.Fatal(err)
 	}

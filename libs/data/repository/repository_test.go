@@ -9,14 +9,13 @@ import (
 
 	"github.com/uptrace/bun"
 
-	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
 
-func user(i int) conduit.User {
+func user(i int) testUser {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
-	return conduit.User{
+	return testUser{
 		Username: fmt.Sprint("user", i), Email: fmt.Sprintf("user%d@example.com", i),
 		PasswordHash: "x", CreatedAt: now, UpdatedAt: now,
 	}
@@ -26,7 +25,7 @@ func TestCRUD(t *testing.T) {
 	t.Parallel()
 	db := datatest.New(t)
 	ctx := t.Context()
-	repo := repository.New[conduit.User]()
+	repo := repository.New[testUser]()
 
 	u := user(1)
 	if err := repo.Create(ctx, db, &u); err != nil {
@@ -80,8 +79,8 @@ func TestFindByIDsAndPaginate(t *testing.T) {
 	t.Parallel()
 	db := datatest.New(t)
 	ctx := t.Context()
-	repo := repository.New[conduit.User]()
-	users := make([]conduit.User, 7)
+	repo := repository.New[testUser]()
+	users := make([]testUser, 7)
 	for i := range users {
 		users[i] = user(i)
 	}
@@ -142,7 +141,7 @@ func TestIsUniqueViolation(t *testing.T) {
 	t.Parallel()
 	db := datatest.New(t)
 	ctx := t.Context()
-	repo := repository.New[conduit.User]()
+	repo := repository.New[testUser]()
 	a := user(1)
 	if err := repo.Create(ctx, db, &a); err != nil {
 		t.Fatal(err)
@@ -153,7 +152,7 @@ func TestIsUniqueViolation(t *testing.T) {
 		t.Fatalf("duplicate username: err %v, unique violation %v", err, repository.IsUniqueViolation(err))
 	}
 	// A different constraint failure is not a unique violation.
-	_, err = db.NewInsert().Model(&conduit.Follow{FollowerID: 12345, FolloweeID: 67890}).Exec(ctx)
+	_, err = db.NewInsert().Model(&testFollow{FollowerID: 12345, FolloweeID: 67890}).Exec(ctx)
 	if err == nil || repository.IsUniqueViolation(err) {
 		t.Fatalf("foreign-key failure: err %v, unique violation %v", err, repository.IsUniqueViolation(err))
 	}

@@ -8,9 +8,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
 	"github.com/brisk-go/brisk/libs/conduit/articles"
-	"github.com/brisk-go/brisk/libs/conduit"
 )
 
 type articleEnvelope struct {

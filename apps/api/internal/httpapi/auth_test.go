@@ -10,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
+	"github.com/brisk-go/brisk/libs/conduit/services"
 )
 
 func TestTokensThatMustBeRefused(t *testing.T) {
@@ -76,17 +77,24 @@ func TestTokenExpiresWithTheInjectedClock(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
 	clock := func() time.Time { return now }
-	a := newAPI(t, func(d *httpapi.Deps) { d.Now = clock; d.TokenTTL = time.Minute })
+	a := newAPI(t, func(d *deps) { d.svc.Now = clock; d.svc.TokenTTL = time.Minute })
 	token := a.register("jake")
 	a.must(http.StatusOK, "GET", "/api/user", token, nil)
 	now = now.Add(2 * time.Minute)
 	wantFieldError(t, a.do("GET", "/api/user", token, nil), http.StatusUnauthorized, "token")
 }
 
-func TestNewRefusesAShortSecret(t *testing.T) {
+func TestServicesRefuseAShortSecret(t *testing.T) {
 	t.Parallel()
 	db := newAPI(t).db
-	if _, err := httpapi.New(httpapi.Deps{DB: db, JWTSecret: []byte("short"), TokenTTL: time.Hour}); err == nil {
-		t.Fatal("New accepted a 5-byte signing key")
+	if _, err := services.New(services.Deps{DB: db, JWTSecret: []byte("short"), TokenTTL: time.Hour}); err == nil {
+		t.Fatal("services.New accepted a 5-byte signing key")
+	}
+}
+
+func TestNewRefusesNoServices(t *testing.T) {
+	t.Parallel()
+	if _, err := httpapi.New(httpapi.Deps{}); err == nil {
+		t.Fatal("httpapi.New accepted no services")
 	}
 }

@@ -15,10 +15,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/uptrace/bun"
 
-	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
+	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/jobs"
-	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 )
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -71,7 +70,7 @@ func caches(t *testing.T) map[string]*cache.Cache {
 func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 	for name, c := range caches(t) {
 		t.Run(name, func(t *testing.T) {
-			a := newAPI(t, func(d *httpapi.Deps) { d.Cache, d.CacheTTL = c, time.Hour })
+			a := newAPI(t, func(d *deps) { d.svc.Cache, d.svc.CacheTTL = c, time.Hour })
 			author, reader := a.register("author"), a.register("reader")
 			slug := a.createArticle(author, "Caching", "go")
 			article := func(token string) map[string]any {
@@ -169,13 +168,13 @@ func (f failAfter) ArticlePublished(ctx context.Context, tx bun.Tx, articleID, a
 func TestJobsCommitAndRollBackWithTheWrite(t *testing.T) {
 	var q *jobs.Queue
 	var fail bool
-	a := newAPI(t, func(d *httpapi.Deps) {
+	a := newAPI(t, func(d *deps) {
 		var err error
-		if q, err = jobs.New(context.Background(), jobs.Config{DB: d.DB, Logger: quietLog}); err != nil {
+		if q, err = jobs.New(context.Background(), jobs.Config{DB: d.svc.DB, Logger: quietLog}); err != nil {
 			t.Fatal(err)
 		}
-		d.Logger = quietLog
-		d.Jobs = switchJobs{real: conduitjobs.Enqueuer{Queue: q}, fail: &fail}
+		d.http.Logger = quietLog
+		d.svc.Jobs = switchJobs{real: conduitjobs.Enqueuer{Queue: q}, fail: &fail}
 	})
 	count := func(q string) int {
 		t.Helper()

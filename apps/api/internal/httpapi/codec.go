@@ -11,8 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/brisk-go/brisk/libs/conduit/apperr"
 	"github.com/brisk-go/brisk/libs/conduit"
+	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
 // decode reads exactly one JSON value from the body into dst, classifying failures the way

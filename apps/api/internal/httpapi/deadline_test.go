@@ -19,7 +19,7 @@ import (
 // route that reports the deadline its handler sees.
 func withDeadlines(t *testing.T, d httpapi.Deadlines) *api {
 	t.Helper()
-	a := newAPI(t, func(deps *httpapi.Deps) { deps.Deadlines = d })
+	a := newAPI(t, func(x *deps) { x.http.Deadlines = d })
 	a.h.(*gin.Engine).GET("/test/deadline", func(c *gin.Context) {
 		dl, ok := c.Request.Context().Deadline()
 		c.JSON(http.StatusOK, gin.H{"has": ok, "remaining_ns": time.Until(dl).Nanoseconds()})
@@ -81,8 +81,8 @@ func TestRequestDeadlines(t *testing.T) {
 // body, and one whose client went away 503: never a 500.
 func TestPassedDeadlineIs504(t *testing.T) {
 	t.Parallel()
-	a := newAPI(t, func(d *httpapi.Deps) {
-		d.Deadlines = httpapi.Deadlines{Default: time.Minute, Max: time.Minute, Enabled: true}
+	a := newAPI(t, func(d *deps) {
+		d.http.Deadlines = httpapi.Deadlines{Default: time.Minute, Max: time.Minute, Enabled: true}
 	})
 	e := a.h.(*gin.Engine)
 	e.GET("/test/wait", func(c *gin.Context) {
@@ -118,8 +118,8 @@ func TestPassedDeadlineCancelsTheQueryOnTheServer(t *testing.T) {
 		t.Skip("needs TEST_DATABASE_URL")
 	}
 	t.Parallel()
-	a := newAPI(t, func(d *httpapi.Deps) {
-		d.Deadlines = httpapi.Deadlines{Default: time.Minute, Max: time.Minute, Enabled: true}
+	a := newAPI(t, func(d *deps) {
+		d.http.Deadlines = httpapi.Deadlines{Default: time.Minute, Max: time.Minute, Enabled: true}
 	})
 	marker := "brisk_http_deadline_probe_" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	a.h.(*gin.Engine).GET("/test/sleep", func(c *gin.Context) {

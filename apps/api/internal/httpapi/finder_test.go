@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
 	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
@@ -16,13 +15,13 @@ import (
 func TestCurrentUserGoesThroughTheBatchingFinder(t *testing.T) {
 	t.Parallel()
 	var finder *repository.Finder[conduit.User]
-	a := newAPI(t, func(d *httpapi.Deps) {
+	a := newAPI(t, func(d *deps) {
 		var err error
-		finder, err = repository.NewFinder[conduit.User](d.DB, repository.FinderOptions{Batching: true})
+		finder, err = repository.NewFinder[conduit.User](d.svc.DB, repository.FinderOptions{Batching: true})
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.UserFinder = finder
+		d.svc.UserFinder = finder
 	})
 	const n = 24
 	tokens := make([]string, n)

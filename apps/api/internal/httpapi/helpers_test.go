@@ -15,6 +15,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
+	"github.com/brisk-go/brisk/libs/conduit/services"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 )
 
@@ -30,21 +31,37 @@ type api struct {
 	queries *datatest.Counter
 }
 
-func newAPI(t testing.TB, tweak ...func(*httpapi.Deps)) *api {
+// deps is what a test may change before the API is built: the services' parts and the HTTP
+// settings, as the app's run function would pass them.
+type deps struct {
+	svc  services.Deps
+	http httpapi.Deps
+}
+
+func newAPI(t testing.TB, tweak ...func(*deps)) *api {
 	t.Helper()
 	db, counter := datatest.NewCounted(t)
-	d := httpapi.Deps{
-		DB:                 db,
-		JWTSecret:          testSecret,
-		TokenTTL:           time.Hour,
-		CORSAllowedOrigins: []string{"http://localhost:4200"},
-		MaxBodyBytes:       64 << 10,
-		PasswordCost:       bcrypt.MinCost,
+	d := deps{
+		svc: services.Deps{
+			DB:           db,
+			JWTSecret:    testSecret,
+			TokenTTL:     time.Hour,
+			PasswordCost: bcrypt.MinCost,
+		},
+		http: httpapi.Deps{
+			CORSAllowedOrigins: []string{"http://localhost:4200"},
+			MaxBodyBytes:       64 << 10,
+		},
 	}
 	for _, f := range tweak {
 		f(&d)
 	}
-	h, err := httpapi.New(d)
+	set, err := services.New(d.svc)
+	if err != nil {
+		t.Fatalf("services.New: %v", err)
+	}
+	d.http.Services = set
+	h, err := httpapi.New(d.http)
 	if err != nil {
 		t.Fatalf("httpapi.New: %v", err)
 	}

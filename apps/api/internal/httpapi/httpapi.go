@@ -3,31 +3,25 @@ package httpapi
 import (
 	"errors"
 	"log/slog"
-	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/uptrace/bun"
 
 	"github.com/brisk-go/brisk/libs/conduit/articles"
 	"github.com/brisk-go/brisk/libs/conduit/auth"
 	"github.com/brisk-go/brisk/libs/conduit/comments"
 	"github.com/brisk-go/brisk/libs/conduit/profiles"
+	"github.com/brisk-go/brisk/libs/conduit/services"
 	"github.com/brisk-go/brisk/libs/conduit/users"
-	"github.com/brisk-go/brisk/libs/data/cache"
-	"github.com/brisk-go/brisk/libs/conduit"
-	"github.com/brisk-go/brisk/libs/data/repository"
-	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
 // DefaultMaxBodyBytes caps request bodies when Deps.MaxBodyBytes is 0.
 const DefaultMaxBodyBytes = 1 << 20
 
-// Deps is everything the API needs from the process that serves it.
+// Deps is everything the HTTP API needs: the domain's services, built by the app, and the
+// HTTP settings.
 type Deps struct {
-	DB                 *bun.DB
+	Services           *services.Set
 	Logger             *slog.Logger
-	JWTSecret          []byte
-	TokenTTL           time.Duration
 	CORSAllowedOrigins []string // "*" allows any origin
 	MaxBodyBytes       int64    // 0: DefaultMaxBodyBytes
 
@@ -37,25 +31,12 @@ type Deps struct {
 	Middleware []gin.HandlerFunc
 	// Deadlines bounds how long each request may run (zero: no deadline).
 	Deadlines Deadlines
-	// UserFinder finds users by id, batching concurrent finds when switched on; nil: one
-	// with batching off.
-	UserFinder *repository.Finder[conduit.User]
-	// Cache, when set, serves anonymous reads of articles, profiles and the tag list; writes
-	// invalidate what they change. CacheTTL bounds an entry's life (default one minute).
-	Cache    *cache.Cache
-	CacheTTL time.Duration
-	// Pool, when set, runs each article listing's count query while its page query runs.
-	Pool *pool.Pool
-	// Jobs, when set, receives the background jobs of article changes, in their transaction.
-	Jobs         articles.Jobs
-	Now          func() time.Time // the clock; time.Now when nil
-	PasswordCost int              // bcrypt cost; bcrypt.DefaultCost when 0 (tests use bcrypt.MinCost)
 }
 
 // New builds the gin engine serving the Conduit API under /api.
 func New(d Deps) (*gin.Engine, error) {
-	if d.DB == nil {
-		return nil, errors.New("httpapi: no database")
+	if d.Services == nil {
+		return nil, errors.New("httpapi: no services")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -63,37 +44,13 @@ func New(d Deps) (*gin.Engine, error) {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	tokens, err := auth.NewTokens(d.JWTSecret, d.TokenTTL, d.Now)
-	if err != nil {
-		return nil, err
-	}
-	if d.UserFinder == nil {
-		if d.UserFinder, err = repository.NewFinder[conduit.User](d.DB, repository.FinderOptions{}); err != nil {
-			return nil, err
-		}
-	}
+	svc := d.Services
 	h := &handlers{
-		tokens:   tokens,
-		users:    users.NewService(d.DB, tokens, auth.Passwords{Cost: d.PasswordCost}, d.Now),
-		profiles: profiles.NewService(d.DB, d.Now),
-		articles: articles.NewService(d.DB, d.Now),
-		comments: comments.NewService(d.DB, d.Now),
-	}
-	h.users.UseFinder(d.UserFinder)
-	if d.Cache != nil {
-		ttl := d.CacheTTL
-		if ttl <= 0 {
-			ttl = time.Minute
-		}
-		h.articles.UseCache(d.Cache, ttl)
-		h.profiles.UseCache(d.Cache, ttl)
-		h.users.UseCache(d.Cache)
-	}
-	if d.Jobs != nil {
-		h.articles.UseJobs(d.Jobs)
-	}
-	if d.Pool != nil {
-		h.articles.UsePool(d.Pool)
+		tokens:   svc.Tokens,
+		users:    svc.Users,
+		profiles: svc.Profiles,
+		articles: svc.Articles,
+		comments: svc.Comments,
 	}
 
 	gin.SetMode(gin.ReleaseMode)

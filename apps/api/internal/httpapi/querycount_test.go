@@ -11,9 +11,8 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
-	"github.com/brisk-go/brisk/libs/conduit/seed"
 	"github.com/brisk-go/brisk/libs/conduit"
+	"github.com/brisk-go/brisk/libs/conduit/seed"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
@@ -46,7 +45,7 @@ func TestListingQueryCountDoesNotGrowWithPageSize(t *testing.T) {
 				t.Error("the pool ran no count")
 			}
 		}()
-		testListingQueryCount(t, newAPI(t, func(d *httpapi.Deps) { d.Pool = p }))
+		testListingQueryCount(t, newAPI(t, func(d *deps) { d.svc.Pool = p }))
 	})
 }
 

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
 )
 
 func TestUnknownRoutesAndMethodsAreJSON(t *testing.T) {
@@ -124,8 +122,8 @@ func TestInternalErrorsAreLoggedNotShown(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	var mu sync.Mutex
-	a := newAPI(t, func(d *httpapi.Deps) {
-		d.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	a := newAPI(t, func(d *deps) {
+		d.http.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
 	})
 	if err := a.db.Close(); err != nil {
 		t.Fatal(err)

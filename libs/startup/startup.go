@@ -1,0 +1,219 @@
+// Package startup is what both apps do to start and to stop: the logger, the version string,
+// telemetry, the database (migrated first when configured), the job queue, and one ordered
+// list of things to stop. Each app's run function calls these in order and hands the finished
+// parts to the code that needs them; nothing here reads the environment (config did that).
+package startup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/uptrace/bun"
+
+	"github.com/brisk-go/brisk/libs/config"
+	"github.com/brisk-go/brisk/libs/data"
+	"github.com/brisk-go/brisk/libs/data/jobs"
+	"github.com/brisk-go/brisk/libs/observe"
+	"github.com/brisk-go/brisk/migrations"
+)
+
+// version is set at build time:
+// -ldflags "-X github.com/brisk-go/brisk/libs/startup.version=v1.2.3".
+var version = ""
+
+// Version is the build's version: the one set at link time, else the VCS revision Go recorded,
+// else the module version, else "devel".
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return "devel+" + s.Value
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "devel"
+}
+
+// NewLogger is the process's logger as LOG_LEVEL and LOG_FORMAT say, writing to w, with the
+// trace and span ids on lines logged inside a span.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Log.Level}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if cfg.Log.Format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(observe.NewLogHandler(h))
+}
+
+// Telemetry sets up OpenTelemetry and the admin listener for service (brisk-api,
+// brisk-worker). Call it before OpenDatabase: the query hook takes its providers when the
+// database is opened. Start it once the app's checks are added.
+func Telemetry(ctx context.Context, service string, cfg *config.Config, log *slog.Logger, getenv func(string) string) (*observe.Telemetry, error) {
+	return observe.New(ctx, observe.Options{
+		Service: service, Version: Version(), AdminAddr: cfg.AdminAddr, Getenv: getenv, Logger: log,
+	})
+}
+
+// OpenDatabase opens the configured database, migrating it first when DATABASE_AUTO_MIGRATE
+// says so (by default on the embedded SQLite only).
+func OpenDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*bun.DB, error) {
+	t := cfg.Database.Target
+	if cfg.MigrateOnStart() {
+		if err := data.MigrateUp(ctx, t); err != nil {
+			return nil, err
+		}
+		latest, _ := migrations.Latest(t.Dialect)
+		log.Info("database migrated", "dialect", t.Dialect, "latest", latest)
+	}
+	return data.Open(ctx, data.Options{Target: t, MaxOpenConns: cfg.Database.MaxOpenConns, Tracing: true})
+}
+
+// Work is what a queue that works jobs runs: the job kinds and the periodic jobs.
+type Work struct {
+	Workers  *river.Workers
+	Periodic []*river.PeriodicJob
+}
+
+// OpenQueue builds the job queue over db. With work nil it only inserts and manages jobs (the
+// API without in-process workers, the worker's commands); with work it also runs them once
+// started. The caller starts and stops it.
+func OpenQueue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, work *Work) (*jobs.Queue, error) {
+	qc := jobs.Config{
+		DB: db, URL: cfg.Database.Target.DSN, Logger: log,
+		MaxWorkers: cfg.Jobs.MaxWorkers, JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter,
+	}
+	if work != nil {
+		qc.Workers, qc.PeriodicJobs = work.Workers, work.Periodic
+	}
+	return jobs.New(ctx, qc)
+}
+
+// Stack is the ordered list of things a process stops: Stop runs them in the reverse of the
+// order they were pushed (the HTTP server before the pool that serves it, the pool before the
+// database its tasks use), each within its own timeout. It is safe to stop twice; the second
+// call does nothing.
+type Stack struct {
+	log     *slog.Logger
+	timeout time.Duration
+
+	mu      sync.Mutex
+	items   []stackItem
+	stopped bool
+}
+
+type stackItem struct {
+	name    string
+	stop    func(context.Context) error
+	timeout time.Duration
+}
+
+// NewStack returns an empty stack whose items each get timeout to stop, unless pushed with
+// their own.
+func NewStack(log *slog.Logger, timeout time.Duration) *Stack {
+	return &Stack{log: log, timeout: timeout}
+}
+
+// Push adds a part to stop; the last pushed is the first stopped.
+func (s *Stack) Push(name string, stop func(context.Context) error) {
+	s.PushTimeout(name, 0, stop)
+}
+
+// PushTimeout is Push with a timeout of the part's own (0: the stack's).
+func (s *Stack) PushTimeout(name string, timeout time.Duration, stop func(context.Context) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.items = append(s.items, stackItem{name: name, stop: stop, timeout: timeout})
+}
+
+// Stop stops every part, last pushed first, and returns their errors joined. ctx's values are
+// kept but not its cancellation: a process stops after its signal context has ended.
+func (s *Stack) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return nil
+	}
+	s.stopped = true
+	items := s.items
+	s.items = nil
+	s.mu.Unlock()
+
+	base := context.WithoutCancel(ctx)
+	var errs []error
+	for i := len(items) - 1; i >= 0; i-- {
+		it := items[i]
+		timeout := it.timeout
+		if timeout <= 0 {
+			timeout = s.timeout
+		}
+		sctx, cancel := context.WithTimeout(base, timeout)
+		began := time.Now()
+		err := it.stop(sctx)
+		cancel()
+		if err != nil {
+			s.log.Warn("stop "+it.name, "err", err, "took", time.Since(began))
+			errs = append(errs, fmt.Errorf("stop %s: %w", it.name, err))
+			continue
+		}
+		s.log.Debug("stopped "+it.name, "took", time.Since(began))
+	}
+	return errors.Join(errs...)
+}
+
+// Closer adapts Close() error to the stack's stop function.
+func Closer(c interface{ Close() error }) func(context.Context) error {
+	return func(context.Context) error { return c.Close() }
+}
+
+// UsageError is a wrong command line. Main exits 2 for it, as for a bad configuration value.
+type UsageError struct {
+	Msg   string
+	Usage string // the command's usage text, printed after the message
+}
+
+func (e UsageError) Error() string {
+	if e.Usage == "" {
+		return e.Msg
+	}
+	return e.Msg + "\n" + e.Usage
+}
+
+// Main runs an app's run function with a context that ends at SIGINT or SIGTERM, the
+// process's arguments, environment and standard output, and exits: 0 when run returns nil, 2
+// for a bad configuration value or command line, 1 for any other error, printed once on
+// standard error after the program's name.
+func Main(name string, run func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	os.Exit(exitCode(name, err, os.Stderr))
+}
+
+func exitCode(name string, err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, name+":", err)
+	var ce *config.Error
+	var ue UsageError
+	if errors.As(err, &ce) || errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
