@@ -12,9 +12,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"syscall"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/riverqueue/river"
