@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
+	"github.com/brisk-go/brisk/apps/api/internal/server"
+	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
+	"github.com/brisk-go/brisk/libs/conduit/services"
+	"github.com/brisk-go/brisk/libs/config"
+	"github.com/brisk-go/brisk/libs/data"
+	"github.com/brisk-go/brisk/libs/data/cache"
+	"github.com/brisk-go/brisk/libs/observe"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
+	"github.com/brisk-go/brisk/libs/startup"
+)
+
+func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func(string) string) (err error) {
+	// Every part is pushed once it is running and stopped in reverse order: the HTTP server
+	// first (server.Serve drains it), then the pool its requests use, the job queue, the
+	// cache, the database, and telemetry last so it records the rest stopping.
+	stack := startup.NewStack(log, cfg.HTTP.ShutdownTimeout)
+	defer func() { err = errors.Join(err, stack.Stop(ctx)) }()
+
+	// Telemetry first: the database's query hook takes its providers when it is opened.
+	tel, err := startup.Telemetry(ctx, "brisk-api", cfg, log, getenv)
+	if err != nil {
+		return err
+	}
+	stack.Push("telemetry", tel.Shutdown)
+	db, err := startup.OpenDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	stack.Push("database", startup.Closer(db))
+	tel.AddCheck(observe.Check{Name: "database", Probe: db.PingContext})
+
+	appCache, err := cache.Open(ctx, cfg.RedisURL, cache.Options{DefaultTTL: cfg.Cache.TTL, Logger: log})
+	if err != nil {
+		return err
+	}
+	stack.Push("cache", startup.Closer(appCache))
+	queue, err := jobQueue(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	// Running jobs get JOBS_JOB_TIMEOUT to finish; River retries what is cut off.
+	stack.PushTimeout("job queue", cfg.Jobs.JobTimeout, queue.Stop)
+	if err := queue.Start(ctx); err != nil {
+		return err
+	}
+	log.Info("background ready", "cache", appCache.Driver(), "jobs_in_process", queue.Working())
+
+	workers, opt, err := perfcore(ctx, cfg, log, stack)
+	if err != nil {
+		return err
+	}
+	users, err := userFinder(cfg, db, opt, log, stack)
+	if err != nil {
+		return err
+	}
+	secret, err := jwtSecret(cfg, log)
+	if err != nil {
+		return err
+	}
+	var parallel *pool.Pool
+	if cfg.Database.ParallelCount {
+		parallel = workers
+	}
+	svc, err := services.New(services.Deps{
+		DB:         db,
+		JWTSecret:  secret,
+		TokenTTL:   cfg.Auth.TokenTTL,
+		UserFinder: users,
+		Cache:      appCache,
+		CacheTTL:   cfg.Cache.TTL,
+		Jobs:       conduitjobs.Enqueuer{Queue: queue},
+		Pool:       parallel,
+	})
+	if err != nil {
+		return err
+	}
+	engine, err := httpapi.New(httpapi.Deps{
+		Services:           svc,
+		Logger:             log,
+		Deadlines:          deadlines(cfg),
+		CORSAllowedOrigins: cfg.HTTP.CORSAllowedOrigins,
+		MaxBodyBytes:       cfg.HTTP.MaxBodyBytes,
+		Middleware:         tel.Middleware("/healthz", "/readyz"),
+	})
+	if err != nil {
+		return err
+	}
+	server.RegisterHealth(engine, func(ctx context.Context) error {
+		st, err := data.CheckSchema(ctx, db)
+		if err != nil {
+			return err
+		}
+		if !st.UpToDate() {
+			return errors.New(st.String())
+		}
+		return nil
+	})
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
+	}
+	if err := tel.Start(ctx); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	log.Info("api starting", "version", startup.Version(), "profile", cfg.Profile, "database", cfg.Database.Target.Dialect)
+	return server.Serve(ctx, ln, engine, cfg.HTTP.ShutdownTimeout, log)
+}
