@@ -71,6 +71,7 @@ type Dispatcher[T any] struct {
 	track     tracker
 
 	dispatched metric.Int64Counter
+	calls      metric.Int64Counter
 	failures   metric.Int64Counter
 	inflight   metric.Int64UpDownCounter
 	eventOpts  []metric.AddOption // precomputed so the hot path does not allocate
@@ -113,6 +114,10 @@ func New[T any](cfg Config) (*Dispatcher[T], error) {
 	var err error
 	if d.dispatched, err = meter.Int64Counter("perfcore.events.dispatched",
 		metric.WithDescription("Events dispatched."), metric.WithUnit("{event}")); err != nil {
+		return nil, fmt.Errorf("events: new dispatcher: create counter: %w", err)
+	}
+	if d.calls, err = meter.Int64Counter("perfcore.events.listener.calls",
+		metric.WithDescription("Listener runs started (sync, after-commit and async) or queued, by listener."), metric.WithUnit("{call}")); err != nil {
 		return nil, fmt.Errorf("events: new dispatcher: create counter: %w", err)
 	}
 	if d.failures, err = meter.Int64Counter("perfcore.events.listener.errors",
@@ -195,12 +200,21 @@ func (d *Dispatcher[T]) Dispatch(ctx context.Context, e T) error {
 	}
 	d.dispatched.Add(ctx, 1, d.eventOpts...)
 	var errs []error
+	pending := pendingFrom(ctx)
 	for _, l := range *d.listeners.Load() {
 		var err error
 		switch l.mode {
 		case modeSync:
 			err = d.runSync(ctx, l, e)
+		case modeAfterCommit:
+			if pending != nil && pending.hold(func(ctx context.Context) error { return d.runSync(ctx, l, e) }) {
+				continue
+			}
+			err = d.runSync(ctx, l, e)
 		case modeAsync:
+			if pending != nil && pending.hold(func(ctx context.Context) error { return d.startAsync(ctx, l, e) }) {
+				continue
+			}
 			err = d.startAsync(ctx, l, e)
 		case modeQueued:
 			err = d.enqueue(ctx, l, e)
@@ -225,6 +239,7 @@ func (d *Dispatcher[T]) DispatchBatch(ctx context.Context, events []T) error {
 	}
 	d.dispatched.Add(ctx, int64(len(events)), d.eventOpts...)
 	ls := *d.listeners.Load()
+	pending := pendingFrom(ctx)
 	var errs []error
 	var batch []T // copied once, shared by all async listeners
 	for _, l := range ls {
@@ -233,6 +248,9 @@ func (d *Dispatcher[T]) DispatchBatch(ctx context.Context, events []T) error {
 		}
 		if batch == nil {
 			batch = slices.Clone(events)
+		}
+		if pending != nil && pending.hold(func(ctx context.Context) error { return d.startAsyncBatch(ctx, l, batch) }) {
+			continue
 		}
 		if err := d.startAsyncBatch(ctx, l, batch); err != nil {
 			errs = append(errs, err)
@@ -243,6 +261,11 @@ func (d *Dispatcher[T]) DispatchBatch(ctx context.Context, events []T) error {
 			var err error
 			switch l.mode {
 			case modeSync:
+				err = d.runSync(ctx, l, e)
+			case modeAfterCommit:
+				if pending != nil && pending.hold(func(ctx context.Context) error { return d.runSync(ctx, l, e) }) {
+					continue
+				}
 				err = d.runSync(ctx, l, e)
 			case modeQueued:
 				err = d.enqueue(ctx, l, e)
@@ -308,6 +331,7 @@ func (d *Dispatcher[T]) listenerContext(ctx context.Context, l *listener[T]) (co
 // runSync runs l on the caller's goroutine (or, when guarded, waits for it no
 // longer than its deadline) and reports a failure.
 func (d *Dispatcher[T]) runSync(ctx context.Context, l *listener[T], e T) error {
+	d.calls.Add(ctx, 1, l.flowOpts...)
 	lctx, cancel := d.listenerContext(ctx, l)
 	var le *ListenerError
 	if l.guarded && hasDeadline(lctx) && d.track.add() {
@@ -406,6 +430,7 @@ func detach(ctx context.Context) context.Context {
 
 // runDetached runs an async listener for one event; failures go to OnError.
 func (d *Dispatcher[T]) runDetached(actx context.Context, l *listener[T], e T) {
+	d.calls.Add(actx, 1, l.flowOpts...)
 	lctx, cancel := d.listenerContext(actx, l)
 	err, panicked := call(lctx, l.fn, e)
 	le := d.classify(lctx, l, err, panicked)
@@ -418,6 +443,7 @@ func (d *Dispatcher[T]) runDetached(actx context.Context, l *listener[T], e T) {
 }
 
 func (d *Dispatcher[T]) enqueue(ctx context.Context, l *listener[T], e T) error {
+	d.calls.Add(ctx, 1, l.flowOpts...)
 	if err := l.queuer.Enqueue(ctx, l.name, e); err != nil {
 		le := &ListenerError{Event: d.name, Listener: l.name, Kind: KindQueue, Err: err}
 		d.report(ctx, le)

@@ -2,7 +2,7 @@
 // event once and every interested part of the application reacts to it,
 // without the service knowing who listens.
 //
-// A [Dispatcher] carries one event type. Each listener is one of three kinds:
+// A [Dispatcher] carries one event type. Each listener is one of four kinds:
 //
 //   - sync (the default): runs inline on the caller's goroutine, in order of
 //     registration, before Dispatch returns. Use it for work that must be done
@@ -11,6 +11,10 @@
 //     run after Dispatch returns, with a context that keeps the caller's values
 //     but not its cancellation, so the end of an HTTP request does not cancel
 //     the e-mail it triggered.
+//   - after-commit ([AfterCommit]): like sync, but raised inside a unit of
+//     work (a database transaction, see [Defer]) it runs only once that
+//     commits, and never for one that rolls back. Async listeners raised
+//     inside one are held the same way.
 //   - queued ([Queued]): handed to a [Queuer] with the caller's context, so a
 //     durable queue can store it in the caller's transaction; a worker later
 //     runs the listener through [Dispatcher.Deliver]. This package stores
@@ -44,6 +48,8 @@
 // Instruments created on Config.Meter (all carry the attribute event):
 //
 //   - perfcore.events.dispatched (counter, {event}): events dispatched.
+//   - perfcore.events.listener.calls (counter, {call}): listener runs started
+//     or queued, with attribute listener.
 //   - perfcore.events.listener.errors (counter, {error}): failed listener
 //     runs, with attributes listener and kind (error, panic, timeout,
 //     rejected, queue).

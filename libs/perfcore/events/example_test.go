@@ -220,3 +220,31 @@ func ExampleConfigFrom() {
 	fmt.Println(cfg.DefaultTimeout, cfg.MaxTimeout, cfg.EnableDeadline)
 	// Output: 5s 15s true
 }
+
+// Listeners that must not see a rolled-back change run after the commit: Defer holds them
+// until the unit of work says how it ended.
+func ExampleDefer() {
+	d, _ := events.New[string](events.Config{Name: "article.published"})
+	_ = d.Listen("flush-cache", func(_ context.Context, slug string) error {
+		fmt.Println("flush", slug)
+		return nil
+	}, events.AfterCommit())
+	_ = d.Listen("in-transaction", func(_ context.Context, slug string) error {
+		fmt.Println("enqueue job for", slug)
+		return nil
+	})
+
+	ctx, pending := events.Defer(context.Background())
+	_ = d.Dispatch(ctx, "rolled-back")
+	pending.Discard() // the transaction failed: nothing after-commit happens
+
+	ctx, pending = events.Defer(context.Background())
+	_ = d.Dispatch(ctx, "hello-world")
+	fmt.Println("committing")
+	_ = pending.Commit(context.Background())
+	// Output:
+	// enqueue job for rolled-back
+	// enqueue job for hello-world
+	// committing
+	// flush hello-world
+}

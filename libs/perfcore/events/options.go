@@ -27,6 +27,7 @@ const (
 	modeSync mode = iota
 	modeAsync
 	modeQueued
+	modeAfterCommit
 )
 
 type listenConfig struct {
@@ -36,7 +37,14 @@ type listenConfig struct {
 	queuer  any // a Queuer[T]; checked against T in Listen
 }
 
-// Async runs the listener on the dispatcher's Runner after Dispatch returns.
+// AfterCommit runs the listener only once the unit of work the event was raised in has
+// committed (see Defer): inline, on the goroutine that commits. Raised outside one, it runs at
+// once, as a sync listener. Use it for what must never follow a rolled-back change, such as
+// cache invalidation.
+func AfterCommit() ListenOption { return func(c *listenConfig) { c.mode = modeAfterCommit } }
+
+// Async runs the listener on the dispatcher's Runner after Dispatch returns (after the
+// commit, when raised inside a unit of work; see Defer).
 func Async() ListenOption { return func(c *listenConfig) { c.mode = modeAsync } }
 
 // WithTimeout gives the listener its own timeout, capped by Config.MaxTimeout.
