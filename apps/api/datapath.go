@@ -1,10 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 
 	"github.com/uptrace/bun"
 	"go.opentelemetry.io/otel"
@@ -25,53 +26,6 @@ func deadlines(cfg *config.Config) httpapi.Deadlines {
 		Max:     cfg.Context.MaxTimeout,
 		Enabled: cfg.Context.EnableDeadline,
 	}
-}
-
-// perfcore starts the API's goroutine pool (GOROUTINE_*) and the runtime optimizer (PROFILE_*)
-// that watches the process and resizes the pool; PROFILE_MAX_OPTIMIZATIONS=0 leaves it only
-// measuring. Both report on the global meter provider, the one libs/observe serves on /metrics
-// (perfcore.pool.*, perfcore.optimizer.*). Both are pushed on stack: the optimizer stops, then
-// the pool drains, once nothing submits any more (after the HTTP server has stopped).
-func perfcore(ctx context.Context, cfg *config.Config, log *slog.Logger, stack *startup.Stack) (p *pool.Pool, opt *optimizer.Optimizer, err error) {
-	p, err = pool.New(pool.Config{
-		Name:          "api",
-		MinWorkers:    cfg.Pool.MinWorkers,
-		MaxWorkers:    cfg.Pool.MaxWorkers,
-		QueueSize:     cfg.Pool.QueueSize,
-		IdleTimeout:   cfg.Pool.IdleTimeout,
-		WhenFull:      pool.Block,
-		OnStop:        pool.Drain,
-		MeterProvider: otel.GetMeterProvider(),
-		Logger:        log,
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("goroutine pool: %w", err)
-	}
-	opt, err = optimizer.New(optimizer.Config{
-		SamplingInterval:     cfg.Optimizer.SamplingInterval,
-		OptimizationInterval: cfg.Optimizer.OptimizationInterval,
-		MaxOptimizations:     cfg.Optimizer.MaxOptimizations,
-		Logger:               log,
-		Meter:                otel.GetMeterProvider().Meter("github.com/brisk-go/brisk/libs/perfcore/optimizer"),
-	})
-	if err == nil {
-		err = opt.Register(p)
-	}
-	if err == nil {
-		err = p.Start(ctx)
-	}
-	if err != nil {
-		// Stopping the pool also takes its instruments off the meter provider.
-		return nil, nil, errors.Join(fmt.Errorf("goroutine pool and optimizer: %w", err), p.Stop(context.WithoutCancel(ctx)))
-	}
-	// Drained after the HTTP server stops and before the database closes: queued tasks may
-	// still query it.
-	stack.Push("goroutine pool", p.Stop)
-	if err := opt.Start(ctx); err != nil {
-		return nil, nil, err
-	}
-	stack.Push("optimizer", opt.Stop)
-	return p, opt, nil
 }
 
 // userFinder builds the finder of users by id with batching as DATABASE_BATCH_FINDS says. In
@@ -95,4 +49,29 @@ func userFinder(cfg *config.Config, db *bun.DB, opt *optimizer.Optimizer, log *s
 		return nil
 	})
 	return f, nil
+}
+
+// cpuPool starts the bounded pool for CPU-heavy request work (password hashing): at most
+// CPU_POOL_WORKERS of it at once, logins before registrations, and a full queue refused at
+// once (503 + Retry-After) rather than left to wait into the request's deadline.
+func cpuPool(ctx context.Context, cfg *config.Config, log *slog.Logger, stack *startup.Stack) (*pool.Pool, error) {
+	p, err := pool.New(pool.Config{
+		Name:          "cpu",
+		MinWorkers:    1,
+		MaxWorkers:    cmp.Or(cfg.CPU.Workers, runtime.GOMAXPROCS(0)),
+		QueueSize:     cfg.CPU.QueueSize,
+		IdleTimeout:   cfg.Pool.IdleTimeout,
+		WhenFull:      pool.FailFast,
+		OnStop:        pool.Drain,
+		MeterProvider: otel.GetMeterProvider(),
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cpu pool: %w", err)
+	}
+	if err := p.Start(ctx); err != nil {
+		return nil, fmt.Errorf("cpu pool: %w", err)
+	}
+	stack.Push("cpu pool", p.Stop)
+	return p, nil
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
 	"github.com/brisk-go/brisk/apps/api/internal/server"
-	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 	"github.com/brisk-go/brisk/libs/conduit/services"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data"
@@ -55,7 +54,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	}
 	log.Info("background ready", "cache", appCache.Driver(), "jobs_in_process", queue.Working())
 
-	workers, opt, err := perfcore(ctx, cfg, log, stack)
+	workers, opt, err := startup.Perfcore(ctx, "api", cfg, log, stack)
 	if err != nil {
 		return err
 	}
@@ -71,17 +70,32 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	if cfg.Database.ParallelCount {
 		parallel = workers
 	}
+	ev, err := domainEvents(cfg, log, workers)
+	if err != nil {
+		return err
+	}
+	// Closed after the HTTP server stops (nothing dispatches any more) and before the pool
+	// drains the async listeners it waits for.
+	stack.Push("domain events", ev.Close)
+	cpu, err := cpuPool(ctx, cfg, log, stack)
+	if err != nil {
+		return err
+	}
 	svc, err := services.New(services.Deps{
 		DB:         db,
 		JWTSecret:  secret,
 		TokenTTL:   cfg.Auth.TokenTTL,
+		CPU:        cpu,
 		UserFinder: users,
+		Events:     ev,
 		Cache:      appCache,
 		CacheTTL:   cfg.Cache.TTL,
-		Jobs:       conduitjobs.Enqueuer{Queue: queue},
 		Pool:       parallel,
 	})
 	if err != nil {
+		return err
+	}
+	if err := registerListeners(ev, queue, appCache, svc); err != nil {
 		return err
 	}
 	engine, err := httpapi.New(httpapi.Deps{

@@ -18,7 +18,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/importer"
+	"github.com/brisk-go/brisk/libs/conduit/listeners"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/startup"
 )
@@ -84,13 +86,23 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 		return err
 	}
 	defer db.Close()
-	q, err := queue(ctx, cfg, db, log, false)
+	q, err := queue(ctx, cfg, db, log, nil)
 	if err != nil {
 		return err
 	}
 	defer q.Stop(context.WithoutCancel(ctx))
+	// The import raises ArticlePublished for every article, as POST /api/articles does: the
+	// same listeners insert the same jobs in each batch's transaction.
+	ev, err := conduit.NewEvents(startup.EventsConfig(cfg, log, nil))
+	if err != nil {
+		return err
+	}
+	defer ev.Close(context.WithoutCancel(ctx))
+	if err := listeners.Register(ev, listeners.Deps{Queue: q}); err != nil {
+		return err
+	}
 
-	opts := importer.Options{DB: db, Queue: q}
+	opts := importer.Options{DB: db, Events: ev}
 	var bar *progressbar.ProgressBar
 	if out, ok := stdout.(*os.File); ok && isatty.IsTerminal(out.Fd()) {
 		bar = progressbar.NewOptions64(size,
@@ -136,7 +148,7 @@ func jobsCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []s
 		return err
 	}
 	defer db.Close()
-	q, err := queue(ctx, cfg, db, log, false)
+	q, err := queue(ctx, cfg, db, log, nil)
 	if err != nil {
 		return err
 	}

@@ -150,8 +150,13 @@ func TestImportSkipsInvalidLinesAndIsIdempotent(t *testing.T) {
 	if n != 3 {
 		t.Fatalf("%d article tags, want 3 (go, db on the first; db on the third)", n)
 	}
-	if n, _ := db.NewSelect().Table("river_job").Where("kind = 'tag_counts'").Count(ctx); n != 1 {
-		t.Fatalf("%d tag count jobs, want 1", n)
+	// The import raises ArticlePublished as the API does: the same listener inserts a tag
+	// recount for each article with tags and a follower notification for each article.
+	if n, _ := db.NewSelect().Table("river_job").Where("kind = 'tag_counts'").Count(ctx); n != 2 {
+		t.Fatalf("%d tag count jobs, want 2 (the first and third articles have tags)", n)
+	}
+	if n, _ := db.NewSelect().Table("river_job").Where("kind = 'notify_followers'").Count(ctx); n != 3 {
+		t.Fatalf("%d follower notification jobs, want 3", n)
 	}
 	out.Reset()
 	if err := run(ctx, []string{"import", path}, env, &out); err != nil {

@@ -11,23 +11,25 @@ import (
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data/jobs"
 	"github.com/brisk-go/brisk/libs/observe"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 	"github.com/brisk-go/brisk/libs/startup"
 )
 
-// queue opens the job queue; with work it also works every Conduit job kind (and the
-// periodic clean-up), the same set the API runs in-process on the embedded default.
-func queue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, work bool) (*jobs.Queue, error) {
-	if !work {
+// queue opens the job queue; with a pool it also works every Conduit job kind (and the
+// periodic clean-up) as tasks of that pool, the same set the API runs in-process on the
+// embedded default.
+func queue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, workers *pool.Pool) (*jobs.Queue, error) {
+	if workers == nil {
 		return startup.OpenQueue(ctx, cfg, db, log, nil)
 	}
-	workers, periodic, err := conduitjobs.Work(conduitjobs.Deps{DB: db, Logger: log})
+	kinds, periodic, err := conduitjobs.Work(conduitjobs.Deps{DB: db, Logger: log})
 	if err != nil {
 		return nil, err
 	}
 	if extraWorkers != nil {
-		extraWorkers(workers, db)
+		extraWorkers(kinds, db)
 	}
-	return startup.OpenQueue(ctx, cfg, db, log, &startup.Work{Workers: workers, Periodic: periodic})
+	return startup.OpenQueue(ctx, cfg, db, log, &startup.Work{Workers: kinds, Periodic: periodic, Pool: workers})
 }
 
 // work runs the queues until ctx ends, then stops fetching and gives running jobs
@@ -49,7 +51,13 @@ func work(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func
 	}
 	stack.Push("database", startup.Closer(db))
 	tel.AddCheck(observe.Check{Name: "database", Probe: db.PingContext})
-	q, err := queue(ctx, cfg, db, log, true)
+	// The pool is pushed before the queue, so it drains after the queue has stopped fetching
+	// and its running jobs have finished.
+	workers, _, err := startup.Perfcore(ctx, "worker", cfg, log, stack)
+	if err != nil {
+		return err
+	}
+	q, err := queue(ctx, cfg, db, log, workers)
 	if err != nil {
 		return err
 	}

@@ -81,12 +81,19 @@ type Config struct {
 		QueueSize   int
 		IdleTimeout time.Duration
 	}
+	// CPU is the bounded pool that runs CPU-heavy request work (password hashing).
+	CPU struct {
+		Workers   int // 0: GOMAXPROCS
+		QueueSize int
+	}
 	Context struct {
 		DefaultTimeout time.Duration
 		MaxTimeout     time.Duration
 		EnableDeadline bool
 	}
 	Memory struct {
+		// Limit is MEMORY_LIMIT in bytes (0: not given).
+		Limit           int64
 		PoolSize        int
 		SlabSize        int
 		CleanupInterval time.Duration
@@ -160,6 +167,7 @@ func (s Setting) Reads(app App) bool { return s.Apps == nil || slices.Contains(s
 var apiOnly = []string{
 	"http.addr", "http.shutdown_timeout", "http.max_body_bytes", "http.cors_allowed_origins",
 	"database.batch_finds", "database.parallel_count", "jobs.in_process", "jwt.secret", "jwt.ttl",
+	"cpu.workers", "cpu.queue_size",
 }
 
 // DefaultFor returns the setting's default under the named profile.
@@ -217,6 +225,23 @@ func parseDur(v string, allowZero bool) (time.Duration, error) {
 		return 0, errWant
 	}
 	return d, nil
+}
+
+// parseBytes reads a whole number of bytes with an optional KiB, MiB or GiB suffix.
+func parseBytes(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if strings.HasSuffix(v, suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, suffix)), m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, errWant
+	}
+	return n * mult, nil
 }
 
 func parseBool(v string) (bool, error) {
@@ -469,6 +494,14 @@ func settings() []Setting {
 			"How long a worker above the minimum may stay idle before it exits.",
 			func(p profiles.Settings) time.Duration { return p.IdleTimeout },
 			func(c *Config) *time.Duration { return &c.Pool.IdleTimeout }),
+		intSetting("cpu.workers", "CPU_POOL_WORKERS",
+			"Workers of the pool that runs CPU-heavy request work (password hashing); 0: one per CPU (GOMAXPROCS).", 0,
+			func(profiles.Settings) int { return 0 },
+			func(c *Config) *int { return &c.CPU.Workers }),
+		intSetting("cpu.queue_size", "CPU_POOL_QUEUE_SIZE",
+			"Tasks that may wait for the CPU pool per priority; when it is full a request gets 503 with Retry-After at once instead of queueing into its deadline.", 1,
+			func(profiles.Settings) int { return 64 },
+			func(c *Config) *int { return &c.CPU.QueueSize }),
 		durSetting("context.default_timeout", "CONTEXT_DEFAULT_TIMEOUT",
 			"Deadline given to a request (and to event listeners) when the caller set none.",
 			func(p profiles.Settings) time.Duration { return p.ContextDefaultTimeout },
@@ -483,6 +516,14 @@ func settings() []Setting {
 			Default: func(p profiles.Settings) string { return strconv.FormatBool(p.ContextEnableDeadline) },
 			set: func(c *Config, v string) (err error) {
 				c.Context.EnableDeadline, err = parseBool(v)
+				return err
+			}},
+		{Key: "memory.limit", Env: "MEMORY_LIMIT", Fallback: "0",
+			Meaning: "Memory the process may use, for the optimizer's heap-pressure action, when neither GOMEMLIMIT nor a container (cgroup) limit says; 0: unknown.",
+			Allowed: "a whole number of bytes, optionally with KiB, MiB or GiB (512MiB)",
+			set: func(c *Config, v string) error {
+				n, err := parseBytes(v)
+				c.Memory.Limit = n
 				return err
 			}},
 		intSetting("memory.pool_size", "MEMORY_POOL_SIZE",

@@ -24,6 +24,7 @@ import (
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/jobs"
 	"github.com/brisk-go/brisk/libs/observe"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 	"github.com/brisk-go/brisk/migrations"
 )
 
@@ -88,6 +89,8 @@ func OpenDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*b
 type Work struct {
 	Workers  *river.Workers
 	Periodic []*river.PeriodicJob
+	// Pool, when set, runs every job's work as one of its tasks (see jobs.Config.Pool).
+	Pool *pool.Pool
 }
 
 // OpenQueue builds the job queue over db. With work nil it only inserts and manages jobs (the
@@ -99,7 +102,7 @@ func OpenQueue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Lo
 		MaxWorkers: cfg.Jobs.MaxWorkers, JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter,
 	}
 	if work != nil {
-		qc.Workers, qc.PeriodicJobs = work.Workers, work.Periodic
+		qc.Workers, qc.PeriodicJobs, qc.Pool = work.Workers, work.Periodic, work.Pool
 	}
 	return jobs.New(ctx, qc)
 }

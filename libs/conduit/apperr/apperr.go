@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Code classifies an Error.
@@ -25,6 +26,7 @@ const (
 	NotFound                 // 404: the named resource does not exist
 	TooLarge                 // 413: the body is over the limit
 	Invalid                  // 422: well-formed but fails validation
+	Unavailable              // 503: too busy right now; try again after RetryAfter
 )
 
 // Error is a client-safe failure: Fields holds the messages per field (or per topic, such as
@@ -33,6 +35,8 @@ type Error struct {
 	Code   Code
 	Fields map[string][]string
 	Err    error
+	// RetryAfter, for Unavailable, is when the client may try again (the Retry-After header).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -44,7 +44,7 @@ type Service struct {
 	favorites conduit.Favorites
 	now       func() time.Time
 
-	jobs    Jobs         // nil: no background jobs
+	events  *conduit.Events
 	cache   *cache.Cache // nil: no caching
 	ttl     time.Duration
 	views   cache.Typed[conduit.ArticleView]
@@ -55,13 +55,14 @@ type Service struct {
 type Deps struct {
 	DB  *bun.DB
 	Now func() time.Time // the clock; time.Now when nil
+	// Events receives the article events, raised in each change's transaction; its listeners
+	// do the side effects (jobs, cache invalidation). Nil: a set with no listeners.
+	Events *conduit.Events
 	// Cache, when set, serves what every anonymous reader sees alike — an article by slug and
-	// the tag list — for CacheTTL (default one minute). Writes flush exactly what they change,
-	// after they commit. Signed-in readers see their own flags and read the database.
+	// the tag list — for CacheTTL (default one minute). The after-commit listeners of the
+	// events flush exactly what a write changes. Signed-in readers read the database.
 	Cache    *cache.Cache
 	CacheTTL time.Duration
-	// Jobs, when set, receives the background jobs of article changes, in their transaction.
-	Jobs Jobs
 	// Pool, when set, runs each listing's count query while its page query runs on the
 	// caller's goroutine (not inside a transaction, whose one connection cannot run both).
 	Pool *pool.Pool
@@ -72,7 +73,10 @@ func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{db: d.DB, now: d.Now, jobs: d.Jobs}
+	if d.Events == nil {
+		d.Events = conduit.NoEvents()
+	}
+	s := &Service{db: d.DB, now: d.Now, events: d.Events}
 	s.articles.Parallel = d.Pool
 	if d.Cache != nil {
 		if d.CacheTTL <= 0 {
@@ -256,26 +260,21 @@ func (s *Service) Create(ctx context.Context, authorID int64, in CreateInput) (*
 		if err := s.tags.Attach(ctx, tx, a.ID, tags); err != nil {
 			return err
 		}
-		if s.jobs != nil {
-			return s.jobs.ArticlePublished(ctx, tx, a.ID, authorID, tags)
-		}
-		return nil
+		return s.events.ArticlePublished.Dispatch(ctx, conduit.ArticlePublished{ArticleID: a.ID, AuthorID: authorID, Slug: a.Slug, Tags: tags})
 	})
-	if err == nil && len(tags) > 0 {
-		s.flush(ctx, tagsTag)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("create article: %w", err)
 	}
 	return s.view(ctx, a.ID, authorID)
 }
 
-// withFreshSlug runs fn in a transaction, again (a bounded number of times) when it loses a
+// withFreshSlug runs fn in a transaction (conduit.InTx: its events' after-commit listeners run
+// once it commits), again (a bounded number of times) when it loses a
 // race for a slug to a concurrent writer.
 func (s *Service) withFreshSlug(ctx context.Context, fn func(context.Context, bun.Tx) error) error {
 	var err error
 	for range slugAttempts {
-		err = s.db.RunInTx(ctx, nil, fn)
+		err = conduit.InTx(ctx, s.db, fn)
 		if !repository.IsUniqueViolation(err) {
 			return err
 		}
@@ -351,6 +350,7 @@ func (s *Service) Update(ctx context.Context, userID int64, slug string, in Upda
 			return err
 		}
 		id = a.ID
+		ev := conduit.ArticleUpdated{ArticleID: a.ID, AuthorID: a.AuthorID, OldSlug: a.Slug}
 		if in.Title != nil && *in.Title != a.Title {
 			if a.Slug, err = s.uniqueSlug(ctx, tx, *in.Title, a.Slug); err != nil {
 				return err
@@ -367,44 +367,35 @@ func (s *Service) Update(ctx context.Context, userID int64, slug string, in Upda
 		if err := s.articles.Update(ctx, tx, a, "slug", "title", "description", "body", "updated_at"); err != nil {
 			return err
 		}
-		if in.TagList == nil {
-			return nil
+		ev.Slug = a.Slug
+		if in.TagList != nil {
+			old, err := s.tagsOf(ctx, tx, a.ID)
+			if err != nil {
+				return err
+			}
+			if err := s.tags.Detach(ctx, tx, a.ID); err != nil {
+				return err
+			}
+			if err := s.tags.Attach(ctx, tx, a.ID, tags); err != nil {
+				return err
+			}
+			ev.TagsChanged, ev.OldTags, ev.Tags = true, old, tags
 		}
-		old, err := s.tagsOf(ctx, tx, a.ID)
-		if err != nil {
-			return err
-		}
-		if err := s.tags.Detach(ctx, tx, a.ID); err != nil {
-			return err
-		}
-		if err := s.tags.Attach(ctx, tx, a.ID, tags); err != nil {
-			return err
-		}
-		if s.jobs != nil {
-			return s.jobs.TagsChanged(ctx, tx, append(old, tags...))
-		}
-		return nil
+		return s.events.ArticleUpdated.Dispatch(ctx, ev)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update article: %w", err)
-	}
-	if in.TagList != nil {
-		s.flush(ctx, ArticleTag(id), tagsTag)
-	} else {
-		s.flush(ctx, ArticleTag(id))
 	}
 	return s.view(ctx, id, userID)
 }
 
 // Delete removes an article of userID's with its comments, favorites and tag links.
 func (s *Service) Delete(ctx context.Context, userID int64, slug string) error {
-	var id int64
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := conduit.InTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		a, err := s.ownArticle(ctx, tx, userID, slug)
 		if err != nil {
 			return err
 		}
-		id = a.ID
 		old, err := s.tagsOf(ctx, tx, a.ID)
 		if err != nil {
 			return err
@@ -412,15 +403,11 @@ func (s *Service) Delete(ctx context.Context, userID int64, slug string) error {
 		if err := s.articles.Delete(ctx, tx, a.ID); err != nil {
 			return err
 		}
-		if s.jobs != nil {
-			return s.jobs.TagsChanged(ctx, tx, old)
-		}
-		return nil
+		return s.events.ArticleDeleted.Dispatch(ctx, conduit.ArticleDeleted{ArticleID: a.ID, AuthorID: a.AuthorID, Slug: a.Slug, Tags: old})
 	})
 	if err != nil {
 		return fmt.Errorf("delete article: %w", err)
 	}
-	s.flush(ctx, ArticleTag(id), tagsTag)
 	return nil
 }
 
@@ -436,7 +423,7 @@ func (s *Service) Unfavorite(ctx context.Context, userID int64, slug string) (*c
 
 func (s *Service) setFavorite(ctx context.Context, userID int64, slug string, on bool) (*conduit.ArticleView, error) {
 	var id int64
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := conduit.InTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		a, err := s.find(ctx, tx, slug)
 		if err != nil {
 			return err
@@ -455,19 +442,25 @@ func (s *Service) setFavorite(ctx context.Context, userID int64, slug string, on
 		if !on {
 			delta = -1
 		}
-		return s.articles.AddFavorites(ctx, tx, a.ID, delta)
+		if err := s.articles.AddFavorites(ctx, tx, a.ID, delta); err != nil {
+			return err
+		}
+		ev := conduit.ArticleFavorited{ArticleID: a.ID, UserID: userID, Slug: a.Slug}
+		if on {
+			return s.events.ArticleFavorited.Dispatch(ctx, ev)
+		}
+		return s.events.ArticleUnfavorited.Dispatch(ctx, conduit.ArticleUnfavorited(ev))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("favorite article: %w", err)
 	}
-	s.flush(ctx, ArticleTag(id))
 	return s.view(ctx, id, userID)
 }
 
 // Tags returns every tag at least one article carries, sorted.
 func (s *Service) Tags(ctx context.Context) ([]string, error) {
 	if s.cache != nil {
-		return s.tagList.Tags(tagsTag).Remember(ctx, tagsTag, s.ttl, s.tagsInUse)
+		return s.tagList.Tags(TagsTag).Remember(ctx, TagsTag, s.ttl, s.tagsInUse)
 	}
 	return s.tagsInUse(ctx)
 }

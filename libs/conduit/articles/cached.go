@@ -10,28 +10,14 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit"
 )
 
-// Jobs is the background work a change of articles causes; each call inserts its jobs in tx,
-// so they exist exactly when the change commits.
-type Jobs interface {
-	ArticlePublished(ctx context.Context, tx bun.Tx, articleID, authorID int64, tags []string) error
-	TagsChanged(ctx context.Context, tx bun.Tx, tags []string) error
-}
-
-// Cache tags. UserTag is shared with the profile and user services: a profile change flushes
-// the articles that show it.
-const tagsTag = "tags"
+// Cache tags: what the reads here record their entries under, and what the after-commit
+// listeners flush (package listeners). UserTag is shared with the profile service: a profile
+// change flushes the articles that show it.
+const TagsTag = "tags"
 
 // ArticleTag and UserTag name the cache tags of an article and of a user.
 func ArticleTag(id int64) string { return "article:" + strconv.FormatInt(id, 10) }
 func UserTag(id int64) string    { return "user:" + strconv.FormatInt(id, 10) }
-
-// flush invalidates tags after a committed write. A failure is logged and counted by the
-// cache, which replays it when its store is back; the write itself succeeded.
-func (s *Service) flush(ctx context.Context, tags ...string) {
-	if s.cache != nil {
-		_ = s.cache.Tags(tags...).Flush(ctx)
-	}
-}
 
 func (s *Service) getCached(ctx context.Context, slug string) (*conduit.ArticleView, error) {
 	v, err := s.views.RememberTagged(ctx, "article:"+slug, s.ttl, func(ctx context.Context) (conduit.ArticleView, []string, error) {

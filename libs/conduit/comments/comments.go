@@ -25,12 +25,14 @@ type Service struct {
 	articles conduit.Articles
 	comments conduit.Comments
 	now      func() time.Time
+	events   *conduit.Events
 }
 
 // Deps is what the comment service is built from. DB is required.
 type Deps struct {
-	DB  *bun.DB
-	Now func() time.Time // the clock; time.Now when nil
+	DB     *bun.DB
+	Now    func() time.Time // the clock; time.Now when nil
+	Events *conduit.Events  // receives comment added and deleted (nil: no listeners)
 }
 
 // NewService returns the comment service.
@@ -38,7 +40,10 @@ func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{db: d.DB, now: d.Now}
+	if d.Events == nil {
+		d.Events = conduit.NoEvents()
+	}
+	return &Service{db: d.DB, now: d.Now, events: d.Events}
 }
 
 func (s *Service) article(ctx context.Context, db bun.IDB, slug string) (*conduit.Article, error) {
@@ -74,13 +79,16 @@ func (s *Service) Add(ctx context.Context, authorID int64, slug, body string) (*
 	}
 	now := s.now().UTC()
 	c := &conduit.Comment{AuthorID: authorID, Body: body, CreatedAt: now, UpdatedAt: now}
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := conduit.InTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		a, err := s.article(ctx, tx, slug)
 		if err != nil {
 			return err
 		}
 		c.ArticleID = a.ID
-		return s.comments.Create(ctx, tx, c)
+		if err := s.comments.Create(ctx, tx, c); err != nil {
+			return err
+		}
+		return s.events.CommentAdded.Dispatch(ctx, conduit.CommentAdded{CommentID: c.ID, ArticleID: a.ID, AuthorID: authorID})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add comment: %w", err)
@@ -97,7 +105,7 @@ func (s *Service) Add(ctx context.Context, authorID int64, slug, body string) (*
 
 // Delete removes comment id from the article; only its author may.
 func (s *Service) Delete(ctx context.Context, userID int64, slug string, id int64) error {
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := conduit.InTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		a, err := s.article(ctx, tx, slug)
 		if err != nil {
 			return err
@@ -112,7 +120,10 @@ func (s *Service) Delete(ctx context.Context, userID int64, slug string, id int6
 		if c.AuthorID != userID {
 			return apperr.New(apperr.Forbidden, "comment", "can only be deleted by its author")
 		}
-		return s.comments.Delete(ctx, tx, c.ID)
+		if err := s.comments.Delete(ctx, tx, c.ID); err != nil {
+			return err
+		}
+		return s.events.CommentDeleted.Dispatch(ctx, conduit.CommentDeleted{CommentID: c.ID, ArticleID: a.ID, AuthorID: c.AuthorID})
 	})
 	if err != nil {
 		return fmt.Errorf("delete comment: %w", err)

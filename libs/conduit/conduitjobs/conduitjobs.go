@@ -99,20 +99,6 @@ func TagsChanged(ctx context.Context, q *jobs.Queue, tx bun.Tx, tags []string) e
 	return err
 }
 
-// Enqueuer is the services' view of these jobs: each method inserts in the caller's
-// transaction.
-type Enqueuer struct{ Queue *jobs.Queue }
-
-// ArticlePublished is the package function on e's queue.
-func (e Enqueuer) ArticlePublished(ctx context.Context, tx bun.Tx, articleID, authorID int64, tags []string) error {
-	return ArticlePublished(ctx, e.Queue, tx, articleID, authorID, tags)
-}
-
-// TagsChanged is the package function on e's queue.
-func (e Enqueuer) TagsChanged(ctx context.Context, tx bun.Tx, tags []string) error {
-	return TagsChanged(ctx, e.Queue, tx, tags)
-}
-
 // Notification tells a user about an article.
 type Notification struct {
 	bun.BaseModel `bun:"table:notifications,alias:n"`

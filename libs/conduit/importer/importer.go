@@ -20,8 +20,6 @@ import (
 
 	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/articles"
-	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
-	"github.com/brisk-go/brisk/libs/data/jobs"
 	"github.com/brisk-go/brisk/libs/perfcore/pipeline"
 )
 
@@ -49,8 +47,9 @@ type Report struct {
 // Options configure Run.
 type Options struct {
 	DB *bun.DB
-	// Queue, when set, receives a tag recount job per batch (in the batch's transaction).
-	Queue     *jobs.Queue
+	// Events receives ArticlePublished for every imported article, in its batch's transaction,
+	// as POST /api/articles raises it: the same listeners (jobs, cache) react. Nil: none.
+	Events    *conduit.Events
 	BatchSize int // articles per transaction (default 100)
 	Now       func() time.Time
 	// Invalid is called for each skipped line (from several goroutines one at a time).
@@ -80,6 +79,9 @@ func Run(ctx context.Context, r io.Reader, o Options) (Report, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Events == nil {
+		o.Events = conduit.NoEvents()
 	}
 	var (
 		mu  sync.Mutex
@@ -201,10 +203,10 @@ func Run(ctx context.Context, r io.Reader, o Options) (Report, error) {
 // write stores one batch in one transaction and reports how many were new.
 func write(ctx context.Context, o Options, batch []article) (imported, dups int, err error) {
 	now := o.Now().UTC()
-	err = o.DB.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = conduit.InTx(ctx, o.DB, func(ctx context.Context, tx bun.Tx) error {
 		imported, dups = 0, 0
 		tagIDs := map[string]int64{}
-		var touched []string
+		var published []conduit.ArticlePublished
 		for _, a := range batch {
 			row := conduit.Article{
 				Slug: a.slug, Title: a.draft.Title, Description: a.draft.Description, Body: a.draft.Body,
@@ -224,6 +226,7 @@ func write(ctx context.Context, o Options, batch []article) (imported, dups int,
 				}
 			}
 			imported++
+			published = append(published, conduit.ArticlePublished{ArticleID: row.ID, AuthorID: a.author, Slug: a.slug, Tags: a.draft.Tags})
 			for _, t := range a.draft.Tags {
 				id, ok := tagIDs[t]
 				if !ok {
@@ -234,17 +237,13 @@ func write(ctx context.Context, o Options, batch []article) (imported, dups int,
 						return fmt.Errorf("find tag %q: %w", t, err)
 					}
 					tagIDs[t] = id
-					touched = append(touched, t)
 				}
 				if _, err := tx.NewInsert().Model(&conduit.ArticleTag{ArticleID: row.ID, TagID: id}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 					return fmt.Errorf("tag article %q: %w", a.slug, err)
 				}
 			}
 		}
-		if o.Queue != nil && len(touched) > 0 {
-			return conduitjobs.TagsChanged(ctx, o.Queue, tx, touched)
-		}
-		return nil
+		return o.Events.ArticlePublished.DispatchBatch(ctx, published)
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("import: write batch: %w", err)

@@ -23,6 +23,7 @@ type Service struct {
 	users   conduit.Users
 	follows conduit.Follows
 	now     func() time.Time
+	events  *conduit.Events
 
 	cache    *cache.Cache // nil: no caching
 	ttl      time.Duration
@@ -38,6 +39,8 @@ type Deps struct {
 	// minute); the user service flushes a profile when its owner changes it (tag "user:<id>").
 	Cache    *cache.Cache
 	CacheTTL time.Duration
+	// Events receives follow and unfollow, raised in their transaction (nil: no listeners).
+	Events *conduit.Events
 }
 
 // NewService returns the profile service.
@@ -45,7 +48,10 @@ func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{db: d.DB, now: d.Now}
+	if d.Events == nil {
+		d.Events = conduit.NoEvents()
+	}
+	s := &Service{db: d.DB, now: d.Now, events: d.Events}
 	if d.Cache != nil {
 		if d.CacheTTL <= 0 {
 			d.CacheTTL = time.Minute
@@ -96,7 +102,7 @@ func (s *Service) Unfollow(ctx context.Context, viewerID int64, username string)
 
 func (s *Service) setFollow(ctx context.Context, viewerID int64, username string, follow bool) (*conduit.ProfileView, error) {
 	var view *conduit.ProfileView
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := conduit.InTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		target, err := s.profile(ctx, tx, username, viewerID)
 		if err != nil {
 			return err
@@ -109,9 +115,16 @@ func (s *Service) setFollow(ctx context.Context, viewerID int64, username string
 		} else {
 			err = s.follows.Remove(ctx, tx, viewerID, target.ID)
 		}
+		if err != nil {
+			return err
+		}
 		target.Following = follow
 		view = target
-		return err
+		ev := conduit.UserFollowed{FollowerID: viewerID, FolloweeID: target.ID}
+		if follow {
+			return s.events.UserFollowed.Dispatch(ctx, ev)
+		}
+		return s.events.UserUnfollowed.Dispatch(ctx, conduit.UserUnfollowed(ev))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("follow %q: %w", username, err)

@@ -103,7 +103,7 @@ func newSeeder(db *bun.DB, out io.Writer, opt Options) (*seeder, error) {
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
-	hash, err := auth.Passwords{Cost: cost}.Hash(Password)
+	hash, err := auth.Passwords{Cost: cost}.Hash(context.Background(), Password)
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}

@@ -59,7 +59,7 @@ func TestSeedFillsConsistentData(t *testing.T) {
 	if err := db.NewSelect().Model(&u).Limit(1).Scan(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := (auth.Passwords{}).Check(u.PasswordHash, seed.Password); !ok || err != nil {
+	if ok, err := (auth.Passwords{}).Check(t.Context(), u.PasswordHash, seed.Password); !ok || err != nil {
 		t.Fatalf("seed password does not match: %v %v", ok, err)
 	}
 	// Not a terminal: plain progress lines.

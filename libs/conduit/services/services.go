@@ -28,18 +28,22 @@ type Deps struct {
 	TokenTTL  time.Duration
 	// PasswordCost is the bcrypt cost; bcrypt.DefaultCost when 0 (tests use bcrypt.MinCost).
 	PasswordCost int
-	Now          func() time.Time // the clock; time.Now when nil
+	// CPU, when set, runs password hashing and checks (see auth.Passwords); nil: inline.
+	CPU *pool.Pool
+	Now func() time.Time // the clock; time.Now when nil
 
 	// Optional.
 	// UserFinder finds users by id, batching concurrent finds when switched on; nil: one with
 	// batching off.
 	UserFinder *repository.Finder[conduit.User]
-	// Cache, when set, serves anonymous reads of articles, profiles and the tag list; writes
-	// invalidate what they change. CacheTTL bounds an entry's life (default one minute).
+	// Events receives the domain's events; the app registers its listeners on it (package
+	// listeners: jobs in the transaction, cache invalidation after it commits). Nil: none.
+	Events *conduit.Events
+	// Cache, when set, serves anonymous reads of articles, profiles and the tag list (the
+	// events' after-commit listeners invalidate what writes change). CacheTTL bounds an
+	// entry's life (default one minute).
 	Cache    *cache.Cache
 	CacheTTL time.Duration
-	// Jobs, when set, receives the background jobs of article changes, in their transaction.
-	Jobs articles.Jobs
 	// Pool, when set, runs each article listing's count query while its page query runs.
 	Pool *pool.Pool
 }
@@ -62,6 +66,9 @@ func New(d Deps) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.Events == nil {
+		d.Events = conduit.NoEvents()
+	}
 	if d.UserFinder == nil {
 		if d.UserFinder, err = repository.NewFinder[conduit.User](d.DB, repository.FinderOptions{}); err != nil {
 			return nil, err
@@ -70,13 +77,13 @@ func New(d Deps) (*Set, error) {
 	return &Set{
 		Tokens: tokens,
 		Users: users.NewService(users.Deps{
-			DB: d.DB, Tokens: tokens, Passwords: auth.Passwords{Cost: d.PasswordCost}, Now: d.Now,
-			Finder: d.UserFinder, Cache: d.Cache,
+			DB: d.DB, Tokens: tokens, Passwords: auth.Passwords{Cost: d.PasswordCost, Pool: d.CPU}, Now: d.Now,
+			Finder: d.UserFinder, Events: d.Events,
 		}),
-		Profiles: profiles.NewService(profiles.Deps{DB: d.DB, Now: d.Now, Cache: d.Cache, CacheTTL: d.CacheTTL}),
+		Profiles: profiles.NewService(profiles.Deps{DB: d.DB, Now: d.Now, Cache: d.Cache, CacheTTL: d.CacheTTL, Events: d.Events}),
 		Articles: articles.NewService(articles.Deps{
-			DB: d.DB, Now: d.Now, Cache: d.Cache, CacheTTL: d.CacheTTL, Jobs: d.Jobs, Pool: d.Pool,
+			DB: d.DB, Now: d.Now, Cache: d.Cache, CacheTTL: d.CacheTTL, Events: d.Events, Pool: d.Pool,
 		}),
-		Comments: comments.NewService(comments.Deps{DB: d.DB, Now: d.Now}),
+		Comments: comments.NewService(comments.Deps{DB: d.DB, Now: d.Now, Events: d.Events}),
 	}, nil
 }

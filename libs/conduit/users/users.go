@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -17,7 +16,6 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
 	"github.com/brisk-go/brisk/libs/conduit/auth"
 	"github.com/brisk-go/brisk/libs/conduit/validate"
-	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
 
@@ -49,7 +47,7 @@ type Service struct {
 	passwords auth.Passwords
 	now       func() time.Time
 	finder    *repository.Finder[conduit.User] // nil: direct finds
-	cache     *cache.Cache                     // nil: nothing cached to invalidate
+	events    *conduit.Events
 }
 
 // Deps is what the account service is built from. DB and Tokens are required.
@@ -61,9 +59,9 @@ type Deps struct {
 	// Finder, when set, serves finds by id; it coalesces concurrent ones (every authenticated
 	// GET /api/user finds its user by id) when its batching is on.
 	Finder *repository.Finder[conduit.User]
-	// Cache, when set, is flushed of what it shows of a user who changes: the profile and the
-	// articles that embed it (cache tag "user:<id>").
-	Cache *cache.Cache
+	// Events receives the account events, raised in each change's transaction (nil: a set
+	// with no listeners); an after-commit listener flushes what caches show of the user.
+	Events *conduit.Events
 }
 
 // NewService returns the account service.
@@ -71,7 +69,10 @@ func NewService(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{db: d.DB, tokens: d.Tokens, passwords: d.Passwords, now: d.Now, finder: d.Finder, cache: d.Cache}
+	if d.Events == nil {
+		d.Events = conduit.NoEvents()
+	}
+	return &Service{db: d.DB, tokens: d.Tokens, passwords: d.Passwords, now: d.Now, finder: d.Finder, events: d.Events}
 }
 
 // RegisterInput is a new account.
@@ -116,17 +117,20 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Account, erro
 	if err := p.Err(); err != nil {
 		return Account{}, err
 	}
-	hash, err := s.passwords.Hash(in.Password)
+	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return Account{}, fmt.Errorf("register: %w", err)
 	}
 	now := s.now().UTC()
 	u := &conduit.User{Username: in.Username, Email: in.Email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = conduit.InTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		if err := s.checkTaken(ctx, tx, u.Username, u.Email, 0); err != nil {
 			return err
 		}
-		return s.users.Create(ctx, tx, u)
+		if err := s.users.Create(ctx, tx, u); err != nil {
+			return err
+		}
+		return s.events.UserRegistered.Dispatch(ctx, conduit.UserRegistered{UserID: u.ID, Username: u.Username})
 	})
 	if repository.IsUniqueViolation(err) {
 		// Lost a race with a concurrent registration: say which value is now taken.
@@ -181,7 +185,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Account, error) {
 	if err != nil {
 		return Account{}, fmt.Errorf("login: %w", err)
 	}
-	ok, err := s.passwords.Check(u.PasswordHash, in.Password)
+	ok, err := s.passwords.Check(ctx, u.PasswordHash, in.Password)
 	if err != nil {
 		return Account{}, fmt.Errorf("login: %w", err)
 	}
@@ -255,18 +259,19 @@ func (s *Service) Update(ctx context.Context, userID int64, in UpdateInput) (Acc
 	}
 	var hash string
 	if in.Password != nil {
-		h, err := s.passwords.Hash(*in.Password)
+		h, err := s.passwords.Hash(ctx, *in.Password)
 		if err != nil {
 			return Account{}, fmt.Errorf("update user: %w", err)
 		}
 		hash = h
 	}
 	var u *conduit.User
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err := conduit.InTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		if u, err = s.find(ctx, tx, userID); err != nil {
 			return err
 		}
+		ev := conduit.UserUpdated{UserID: u.ID, OldUsername: u.Username}
 		var username, email string
 		if in.Username != nil && *in.Username != u.Username {
 			username, u.Username = *in.Username, *in.Username
@@ -289,17 +294,17 @@ func (s *Service) Update(ctx context.Context, userID int64, in UpdateInput) (Acc
 			u.Image = *in.Image
 		}
 		u.UpdatedAt = s.now().UTC()
-		return s.users.Update(ctx, tx, u)
+		if err := s.users.Update(ctx, tx, u); err != nil {
+			return err
+		}
+		ev.Username = u.Username
+		return s.events.UserUpdated.Dispatch(ctx, ev)
 	})
 	if repository.IsUniqueViolation(err) {
 		err = apperr.Wrap(apperr.Invalid, "username or email", takenMessage, err)
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("update user: %w", err)
-	}
-	if s.cache != nil {
-		// A failure is logged and counted by the cache and replayed when its store is back.
-		_ = s.cache.Tags("user:" + strconv.FormatInt(u.ID, 10)).Flush(ctx)
 	}
 	return s.account(u)
 }

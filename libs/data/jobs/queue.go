@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/brisk-go/brisk/libs/data"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 	"github.com/brisk-go/brisk/migrations"
 )
 
@@ -38,6 +39,9 @@ type Config struct {
 	MaxWorkers int
 	// PeriodicJobs are enqueued on their schedule by whichever worker is the leader.
 	PeriodicJobs []*river.PeriodicJob
+	// Pool, when set, runs the work of every job as a task of this perfcore pool (in River
+	// priority order, bounded by the pool's size); it must outlive the queue.
+	Pool *pool.Pool
 	// JobTimeout bounds one job run (default 1 minute; a worker may set its own).
 	JobTimeout time.Duration
 	// RescueAfter is how long a job may stay running before it is considered lost (its worker
@@ -94,6 +98,9 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		cfg.TracerProvider = otel.GetTracerProvider()
 	}
 	rc.Plugins = []rivertype.Plugin{otelPlugin(cfg.MeterProvider, cfg.TracerProvider)}
+	if cfg.Pool != nil {
+		rc.Middleware = append(rc.Middleware, &runOnPool{p: cfg.Pool})
+	}
 	if q.dialect == migrations.SQLite && cfg.PollInterval == 0 {
 		// SQLite has no LISTEN: without a shorter poll a new job waits up to a second. A fetch
 		// is a local query, so polling more often costs little, and a short cool-down lets a

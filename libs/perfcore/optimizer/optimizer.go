@@ -182,12 +182,13 @@ type Optimizer struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 
-	mLevel   metric.Int64Gauge
-	mLoad    metric.Float64Gauge
-	mTarget  metric.Int64Gauge
-	mActions metric.Int64Counter
-	mLimit   metric.Int64Gauge
-	mErrors  metric.Int64Counter
+	mLevel      metric.Int64Gauge
+	mLoad       metric.Float64Gauge
+	mTarget     metric.Int64Gauge
+	mActions    metric.Int64Counter
+	mLimit      metric.Int64Gauge
+	mKnownLimit metric.Int64Gauge
+	mErrors     metric.Int64Counter
 }
 
 type poolState struct {
@@ -246,6 +247,9 @@ func New(cfg Config) (*Optimizer, error) {
 	errs = append(errs, err)
 	o.mLimit, err = meter.Int64Gauge("perfcore.optimizer.memory.limit",
 		metric.WithDescription("Soft memory limit the optimizer last set; 0 when it has restored the previous one."), metric.WithUnit("By"))
+	errs = append(errs, err)
+	o.mKnownLimit, err = meter.Int64Gauge("perfcore.optimizer.memory.known_limit",
+		metric.WithDescription("Memory the process may use as the optimizer was told (Config.MemoryLimit); 0 when unknown."), metric.WithUnit("By"))
 	errs = append(errs, err)
 	o.mErrors, err = meter.Int64Counter("perfcore.optimizer.sample.errors",
 		metric.WithDescription("Failed samples."), metric.WithUnit("{error}"))
@@ -306,6 +310,7 @@ func (o *Optimizer) Start(ctx context.Context) error {
 	o.log.LogAttrs(ctx, slog.LevelInfo, "optimizer started",
 		slog.Duration("sampling", o.cfg.SamplingInterval), slog.Duration("interval", o.cfg.OptimizationInterval),
 		slog.Int("max_optimizations", o.cfg.MaxOptimizations), slog.Int64("memory_limit", o.cfg.MemoryLimit))
+	o.mKnownLimit.Record(ctx, o.cfg.MemoryLimit)
 	go func() {
 		defer close(o.done)
 		defer t.Stop()

@@ -9,15 +9,16 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/uptrace/bun"
 
-	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/jobs"
+	"github.com/brisk-go/brisk/libs/perfcore/events"
 )
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -151,30 +152,37 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 	}
 }
 
-// failAfter inserts the jobs of a change, then fails the change's transaction.
-type failAfter struct{ conduitjobs.Enqueuer }
-
 var errInjected = errors.New("injected failure after the jobs were inserted")
 
-func (f failAfter) ArticlePublished(ctx context.Context, tx bun.Tx, articleID, authorID int64, tags []string) error {
-	if err := f.Enqueuer.ArticlePublished(ctx, tx, articleID, authorID, tags); err != nil {
-		return err
-	}
-	return errInjected
-}
-
-// A change's jobs are inserted in its transaction: a committed change has them, a rolled-back
-// one has none.
+// A change's jobs are inserted in its transaction by its event's listener: a committed change
+// has them, a rolled-back one has none, and a rolled-back change fires no after-commit listener.
 func TestJobsCommitAndRollBackWithTheWrite(t *testing.T) {
-	var q *jobs.Queue
-	var fail bool
+	var fail atomic.Bool
+	var afterCommit atomic.Int32
 	a := newAPI(t, func(d *deps) {
-		var err error
-		if q, err = jobs.New(context.Background(), jobs.Config{DB: d.svc.DB, Logger: quietLog}); err != nil {
+		q, err := jobs.New(context.Background(), jobs.Config{DB: d.svc.DB, Logger: quietLog})
+		if err != nil {
 			t.Fatal(err)
 		}
+		d.queue = q
 		d.http.Logger = quietLog
-		d.svc.Jobs = switchJobs{real: conduitjobs.Enqueuer{Queue: q}, fail: &fail}
+		d.listen = append(d.listen, func(ev *conduit.Events) {
+			// Registered after the app's listeners: the jobs are in the transaction when it fails.
+			if err := ev.ArticlePublished.Listen("injected-failure", func(context.Context, conduit.ArticlePublished) error {
+				if fail.Load() {
+					return errInjected
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := ev.ArticlePublished.Listen("count-commits", func(context.Context, conduit.ArticlePublished) error {
+				afterCommit.Add(1)
+				return nil
+			}, events.AfterCommit()); err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 	count := func(q string) int {
 		t.Helper()
@@ -189,7 +197,10 @@ func TestJobsCommitAndRollBackWithTheWrite(t *testing.T) {
 	if n := count("SELECT count(*) FROM river_job WHERE kind IN ('notify_followers', 'tag_counts')"); n != 2 {
 		t.Fatalf("committed article: %d jobs, want 2", n)
 	}
-	fail = true
+	if afterCommit.Load() != 1 {
+		t.Fatalf("after-commit listener ran %d times for one commit", afterCommit.Load())
+	}
+	fail.Store(true)
 	r := a.do("POST", "/api/articles", token, articleBody("Rolled back", "db"))
 	if r.Code != http.StatusInternalServerError {
 		t.Fatalf("failing transaction: %d %s", r.Code, r.Body)
@@ -200,21 +211,7 @@ func TestJobsCommitAndRollBackWithTheWrite(t *testing.T) {
 	if n := count("SELECT count(*) FROM articles"); n != 1 {
 		t.Fatalf("%d articles, want 1", n)
 	}
-}
-
-// switchJobs fails after inserting while *fail is set.
-type switchJobs struct {
-	real conduitjobs.Enqueuer
-	fail *bool
-}
-
-func (s switchJobs) ArticlePublished(ctx context.Context, tx bun.Tx, articleID, authorID int64, tags []string) error {
-	if *s.fail {
-		return failAfter{s.real}.ArticlePublished(ctx, tx, articleID, authorID, tags)
+	if afterCommit.Load() != 1 {
+		t.Fatalf("a rolled-back change fired its after-commit listener (%d runs)", afterCommit.Load())
 	}
-	return s.real.ArticlePublished(ctx, tx, articleID, authorID, tags)
-}
-
-func (s switchJobs) TagsChanged(ctx context.Context, tx bun.Tx, tags []string) error {
-	return s.real.TagsChanged(ctx, tx, tags)
 }

@@ -15,8 +15,11 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
+	"github.com/brisk-go/brisk/libs/conduit"
+	"github.com/brisk-go/brisk/libs/conduit/listeners"
 	"github.com/brisk-go/brisk/libs/conduit/services"
 	"github.com/brisk-go/brisk/libs/data/datatest"
+	"github.com/brisk-go/brisk/libs/data/jobs"
 )
 
 var testSecret = []byte("test-secret-test-secret-test-secret!")
@@ -36,6 +39,10 @@ type api struct {
 type deps struct {
 	svc  services.Deps
 	http httpapi.Deps
+	// queue, when set, gets the jobs of changes through the app's listeners; listen adds
+	// listeners of the test's own after the app's.
+	queue  *jobs.Queue
+	listen []func(*conduit.Events)
 }
 
 func newAPI(t testing.TB, tweak ...func(*deps)) *api {
@@ -56,6 +63,15 @@ func newAPI(t testing.TB, tweak ...func(*deps)) *api {
 	for _, f := range tweak {
 		f(&d)
 	}
+	// The listeners the app registers, over the parts this test has.
+	ev := conduit.NoEvents()
+	if err := listeners.Register(ev, listeners.Deps{Queue: d.queue, Cache: d.svc.Cache}); err != nil {
+		t.Fatalf("listeners: %v", err)
+	}
+	for _, f := range d.listen {
+		f(ev)
+	}
+	d.svc.Events = ev
 	set, err := services.New(d.svc)
 	if err != nil {
 		t.Fatalf("services.New: %v", err)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -22,6 +24,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.NotFound:     http.StatusNotFound,
 	apperr.TooLarge:     http.StatusRequestEntityTooLarge,
 	apperr.Invalid:      http.StatusUnprocessableEntity,
+	apperr.Unavailable:  http.StatusServiceUnavailable,
 }
 
 type errorBody struct {
@@ -58,6 +61,9 @@ func renderErrors(log *slog.Logger) gin.HandlerFunc {
 				"method", c.Request.Method, "path", c.FullPath(), "request_id", c.GetString(requestIDKey), "err", err)
 			writeError(c, http.StatusInternalServerError, map[string][]string{"server": {"internal error"}})
 			return
+		}
+		if e.RetryAfter > 0 {
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 		}
 		writeError(c, statusOf[e.Code], e.Fields)
 	}
