@@ -1,0 +1,56 @@
+// Brisk's addition to the statsviz page: says which of Brisk's plots this process does not
+// feed. The page cannot draw a gap, so such a plot shows 0; this banner and the note on the
+// plot say why. State is read from brisk.json (served beside the page) every few seconds and
+// kept on each plot's element as data-brisk-missing (empty when every series is exported).
+(function () {
+  "use strict";
+  var style = document.createElement("style");
+  style.textContent =
+    "#brisk-live-status{font:13px system-ui,sans-serif;padding:6px 12px;margin:4px 8px;border-radius:4px;background:#fff3cd;color:#664d03}" +
+    "#brisk-live-status.ok{background:#d1e7dd;color:#0f5132}" +
+    ".plot-card{position:relative}" +
+    ".plot-card[data-brisk-missing]:not([data-brisk-missing=''])::after{content:'not exported by this process: ' attr(data-brisk-missing);" +
+    "position:absolute;left:50%;top:45%;transform:translate(-50%,-50%);font:12px system-ui,sans-serif;padding:4px 8px;" +
+    "background:#fff3cd;color:#664d03;border-radius:4px;pointer-events:none}";
+  document.head.appendChild(style);
+
+  var banner = document.createElement("div");
+  banner.id = "brisk-live-status";
+  banner.textContent = "Brisk plots: waiting for the first reading";
+  var plots = document.getElementById("plots");
+  if (plots && plots.parentNode) {
+    plots.parentNode.insertBefore(banner, plots);
+  } else {
+    document.body.insertBefore(banner, document.body.firstChild);
+  }
+
+  function render(st) {
+    var missing = [];
+    window.briskLive = st;
+    (st.plots || []).forEach(function (p) {
+      var m = p.missing || [];
+      var el = document.getElementById(p.name);
+      if (el) el.setAttribute("data-brisk-missing", m.join(" "));
+      if (m.length) missing.push(p.title + " (" + m.join(", ") + ")");
+    });
+    if (st.error) {
+      banner.className = "";
+      banner.textContent = "Brisk plots: reading the metrics failed: " + st.error;
+    } else if (missing.length) {
+      banner.className = "";
+      banner.textContent = "Not exported by this process, plotted as 0: " + missing.join("; ");
+    } else {
+      banner.className = "ok";
+      banner.textContent = "Every Brisk plot is fed from this process's /metrics.";
+    }
+  }
+
+  function poll() {
+    fetch("brisk.json", { cache: "no-store" })
+      .then(function (r) { return r.json(); })
+      .then(render)
+      .catch(function () {})
+      .finally(function () { setTimeout(poll, 2000); });
+  }
+  poll();
+})();
