@@ -3,6 +3,7 @@ package livepage
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -230,6 +231,11 @@ func TestLivePageShowsEveryPlotUnderLoad(t *testing.T) {
 	for _, p := range observe.DefaultLivePlots() {
 		t.Logf("%-24s %-16s %s", p.Name, expectations[p.Name], states[p.Name])
 	}
+	jsMu.Lock()
+	if len(jsErrors) > 0 {
+		t.Errorf("the page threw: %v", jsErrors)
+	}
+	jsMu.Unlock()
 
 	// A picture of our plots under load: scroll to the first of them.
 	first := observe.DefaultLivePlots()[0].Name
@@ -250,6 +256,57 @@ func TestLivePageShowsEveryPlotUnderLoad(t *testing.T) {
 		if err := os.WriteFile(keep, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestWorkerServesTheLivePage runs the worker (it builds its telemetry with observe.New as
+// the API does) and reads the page and its status from the worker's admin listener.
+func TestWorkerServesTheLivePage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the worker")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "worker"), "./apps/worker")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build worker: %v\n%s", err, out)
+	}
+	adminAddr := freeAddr(t)
+	start(t, "worker", dir, []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + dir,
+		"DATABASE_URL=sqlite://" + filepath.Join(dir, "brisk.db"), "DATABASE_AUTO_MIGRATE=true",
+		"ADMIN_ADDR=" + adminAddr, "LOG_LEVEL=warn",
+	}, filepath.Join(dir, "worker"), "run")
+	base := "http://" + adminAddr + observe.LivePagePath
+	waitOK(t, base)
+	resp, err := http.Get(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !strings.Contains(string(page), `<script src="brisk.js"></script>`) {
+		t.Fatalf("the worker's %s is not the live page (%v):\n%.300s", base, err, page)
+	}
+	resp, err = http.Get(base + "brisk.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st observe.LiveStatus
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the worker's brisk.json: %d %v", resp.StatusCode, err)
+	}
+	if len(st.Plots) != len(observe.DefaultLivePlots()) {
+		t.Fatalf("the worker's page lists %d plots, want %d", len(st.Plots), len(observe.DefaultLivePlots()))
+	}
+	for _, p := range st.Plots {
+		t.Logf("worker %-24s not exported: %v", p.Name, p.Missing)
 	}
 }
 
