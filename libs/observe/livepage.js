@@ -4,6 +4,37 @@
 // kept on each plot's element as data-brisk-missing (empty when every series is exported).
 (function () {
   "use strict";
+
+  // statsviz (v0.8) sends user plots without tags or metric names, and its category buttons
+  // and search box then throw on them. This script runs before statsviz's module (modules run
+  // after the page is parsed), so it can fill them in on the one config message per socket:
+  // our plots join the "misc" category and are found by searching "brisk" or their title.
+  var NativeWebSocket = window.WebSocket;
+  function fixConfig(ev) {
+    if (typeof ev.data !== "string" || ev.data.indexOf('{"event":"config"') !== 0) return ev;
+    var msg = JSON.parse(ev.data);
+    (msg.data.series || []).forEach(function (pd) {
+      if (!pd.tags) pd.tags = ["misc"];
+      if (!pd.metrics) pd.metrics = [pd.name, pd.title];
+    });
+    return new MessageEvent("message", { data: JSON.stringify(msg) });
+  }
+  function PatchedWebSocket(url, protocols) {
+    var ws = protocols === undefined ? new NativeWebSocket(url) : new NativeWebSocket(url, protocols);
+    var handler = null;
+    Object.defineProperty(ws, "onmessage", {
+      get: function () { return handler; },
+      set: function (fn) {
+        handler = fn;
+        NativeWebSocket.prototype.__lookupSetter__("onmessage").call(ws, fn && function (ev) { return fn.call(ws, fixConfig(ev)); });
+      }
+    });
+    return ws;
+  }
+  PatchedWebSocket.prototype = NativeWebSocket.prototype;
+  ["CONNECTING", "OPEN", "CLOSING", "CLOSED"].forEach(function (k) { PatchedWebSocket[k] = NativeWebSocket[k]; });
+  window.WebSocket = PatchedWebSocket;
+
   var style = document.createElement("style");
   style.textContent =
     "#brisk-live-status{font:13px system-ui,sans-serif;padding:6px 12px;margin:4px 8px;border-radius:4px;background:#fff3cd;color:#664d03}" +

@@ -82,6 +82,10 @@ const readPlot = `(async (name) => {
   return {exists: true, points, max, missing: el.getAttribute("data-brisk-missing")};
 })`
 
+// screenshotPoints is how many points the first plot has before the kept screenshot: about
+// half of the page's one-minute view.
+const screenshotPoints = 30
+
 func (s plotState) satisfies(e expect) bool {
 	if !s.Exists || s.Points < 2 || s.Missing == nil {
 		return false
@@ -158,7 +162,7 @@ func TestLivePageShowsEveryPlotUnderLoad(t *testing.T) {
 	// A bounded load for the whole test: ops/load stops at its duration or request cap, or
 	// when the test ends (SIGTERM).
 	start(t, "load", dir, []string{"PATH=" + os.Getenv("PATH")}, filepath.Join(dir, "load"),
-		"-url", "http://"+httpAddr+"/api", "-duration", "3m", "-workers", "2", "-max-requests", "100000")
+		"-url", "http://"+httpAddr+"/api", "-admin", "http://"+adminAddr, "-duration", "3m", "-workers", "2", "-max-requests", "100000")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -237,10 +241,42 @@ func TestLivePageShowsEveryPlotUnderLoad(t *testing.T) {
 	}
 	jsMu.Unlock()
 
-	// A picture of our plots under load: scroll to the first of them.
-	first := observe.DefaultLivePlots()[0].Name
-	if err := chromedp.Do(bctx, chromedp.ScrollIntoView(chromedp.ID(first))); err != nil {
-		t.Fatalf("scroll to %s: %v", first, err)
+	// A picture of our plots under load. BRISK_LIVEPAGE_SCREENSHOT=path keeps a copy (that is
+	// how docs/img/livepage.png is made); it first waits until the load has drawn a longer
+	// stretch of the first plot.
+	keep := os.Getenv("BRISK_LIVEPAGE_SCREENSHOT")
+	if keep != "" {
+		first := observe.DefaultLivePlots()[0].Name
+		for {
+			st, err := chromedp.Run(bctx, chromedp.Evaluate[plotState](readPlot+"("+quote(first)+")", chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatalf("read plot %s: %v", first, err)
+			}
+			if st.Points >= screenshotPoints {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("plot %s has %d points, want %d for the screenshot", first, st.Points, screenshotPoints)
+			}
+			time.Sleep(time.Second) // one point a second
+		}
+	}
+	// Only our plots, below the page's banner: statsviz's runtime plots are hidden for the
+	// picture (they are the same on every Go program).
+	if err := chromedp.Do(bctx,
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll(".plot-card").forEach(el => { if (!el.id.startsWith("brisk_")) el.style.display = "none"; }); window.scrollTo(0, 0)`),
+		chromedp.EmulateViewport(1280, 1500),
+	); err != nil {
+		t.Fatalf("arrange the page for the screenshot: %v", err)
+	}
+	// Let every plot draw at the new size before the capture.
+	for _, p := range observe.DefaultLivePlots() {
+		if _, err := chromedp.Run(bctx, chromedp.Evaluate[plotState](readPlot+"("+quote(p.Name)+")", chromedp.EvalAwaitPromise)); err != nil {
+			t.Fatalf("redraw %s: %v", p.Name, err)
+		}
+	}
+	if err := chromedp.Do(bctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`)); err != nil {
+		t.Fatal(err)
 	}
 	png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
 	if err != nil {
@@ -251,8 +287,7 @@ func TestLivePageShowsEveryPlotUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
-	// BRISK_LIVEPAGE_SCREENSHOT=path keeps a copy (docs/img/livepage.png is made this way).
-	if keep := os.Getenv("BRISK_LIVEPAGE_SCREENSHOT"); keep != "" {
+	if keep != "" {
 		if err := os.WriteFile(keep, png, 0o644); err != nil {
 			t.Fatal(err)
 		}
