@@ -9,10 +9,23 @@
   // and search box then throw on them. This script runs before statsviz's module (modules run
   // after the page is parsed), so it can fill them in on the one config message per socket:
   // our plots join the "misc" category and are found by searching "brisk" or their title.
+  //
+  // It also keeps, for each of our plots, how many points the page received and the largest
+  // value (window.briskLive.received), which the browser test reads.
+  var live = (window.briskLive = { status: null, received: {} });
+  var ours = {};
   var NativeWebSocket = window.WebSocket;
   function fixConfig(ev) {
-    if (typeof ev.data !== "string" || ev.data.indexOf('{"event":"config"') !== 0) return ev;
+    if (typeof ev.data !== "string") return ev;
+    if (ev.data.indexOf('{"event":"config"') !== 0) {
+      record(ev.data);
+      return ev;
+    }
     var msg = JSON.parse(ev.data);
+    ours = {};
+    (msg.data.series || []).forEach(function (pd) {
+      if (!pd.tags && pd.name.indexOf("brisk_") === 0) ours[pd.name] = true;
+    });
     (msg.data.series || []).forEach(function (pd) {
       if (!pd.tags) pd.tags = ["misc"];
       if (!pd.metrics) pd.metrics = [pd.name, pd.title];
@@ -30,6 +43,21 @@
       }
     });
     return ws;
+  }
+  function record(data) {
+    var series;
+    try {
+      series = JSON.parse(data).data.series;
+    } catch (e) {
+      return;
+    }
+    Object.keys(ours).forEach(function (name) {
+      var vals = series[name];
+      if (!vals) return;
+      var r = live.received[name] || (live.received[name] = { points: 0, max: 0 });
+      r.points++;
+      vals.forEach(function (v) { if (v > r.max) r.max = v; });
+    });
   }
   PatchedWebSocket.prototype = NativeWebSocket.prototype;
   ["CONNECTING", "OPEN", "CLOSING", "CLOSED"].forEach(function (k) { PatchedWebSocket[k] = NativeWebSocket[k]; });
@@ -57,7 +85,7 @@
 
   function render(st) {
     var missing = [];
-    window.briskLive = st;
+    live.status = st;
     (st.plots || []).forEach(function (p) {
       var m = p.missing || [];
       var el = document.getElementById(p.name);

@@ -58,8 +58,9 @@ func (e expect) String() string {
 	return [...]string{"moves", "present", "not exported yet"}[e]
 }
 
-// plotState is what the page holds for one plot: Plotly's traces on the plot's element and
-// the not-exported note brisk.js keeps on it.
+// plotState is what the page holds for one plot: the points its socket delivered and their
+// largest value (kept by brisk.js as window.briskLive.received) and the not-exported note
+// brisk.js keeps on the plot's element.
 type plotState struct {
 	Exists  bool    `json:"exists"`
 	Points  int     `json:"points"`
@@ -67,19 +68,22 @@ type plotState struct {
 	Missing *string `json:"missing"` // nil until brisk.js has read brisk.json
 }
 
-const readPlot = `(async (name) => {
+const readPlot = `((name) => {
   const el = document.getElementById(name);
-  if (!el) return {exists: false, points: 0, max: 0, missing: null};
+  const r = (window.briskLive && window.briskLive.received[name]) || {points: 0, max: 0};
+  return {exists: !!el, points: r.points, max: r.max, missing: el ? el.getAttribute("data-brisk-missing") : null};
+})`
+
+// drawnPoints is how many points Plotly drew on the plot (the most of any of its lines). A
+// plot draws only while it is in view, so it is scrolled there first.
+const drawnPoints = `(async (name) => {
+  const el = document.getElementById(name);
+  if (!el) return 0;
   el.scrollIntoView({block: "center"});
-  // Plots draw when they are in view: give the page two frames to draw this one.
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-  let points = 0, max = 0;
-  for (const tr of (el.data || [])) {
-    const y = Array.from(tr.y || []);
-    points = Math.max(points, y.length);
-    for (const v of y) if (typeof v === "number" && v > max) max = v;
-  }
-  return {exists: true, points, max, missing: el.getAttribute("data-brisk-missing")};
+  let n = 0;
+  for (const tr of (el.data || [])) n = Math.max(n, Array.from(tr.y || []).length);
+  return n;
 })`
 
 // screenshotPoints is how many points the first plot has before the kept screenshot: about
@@ -219,7 +223,7 @@ func TestLivePageShowsEveryPlotUnderLoad(t *testing.T) {
 			t.Fatalf("page %s: %d of %d plots never got their data; page errors: %v", page, len(left), len(expectations), jsErrors)
 		}
 		for _, name := range left {
-			st, err := chromedp.Run(bctx, chromedp.Evaluate[plotState](readPlot+"("+quote(name)+")", chromedp.EvalAwaitPromise))
+			st, err := chromedp.Run(bctx, chromedp.Evaluate[plotState](readPlot+"("+quote(name)+")"))
 			if err != nil {
 				t.Fatalf("read plot %s: %v", name, err)
 			}
@@ -245,10 +249,11 @@ func TestLivePageShowsEveryPlotUnderLoad(t *testing.T) {
 	// how docs/img/livepage.png is made); it first waits until the load has drawn a longer
 	// stretch of the first plot.
 	keep := os.Getenv("BRISK_LIVEPAGE_SCREENSHOT")
+	deadline = time.Now().Add(2 * time.Minute)
 	if keep != "" {
 		first := observe.DefaultLivePlots()[0].Name
 		for {
-			st, err := chromedp.Run(bctx, chromedp.Evaluate[plotState](readPlot+"("+quote(first)+")", chromedp.EvalAwaitPromise))
+			st, err := chromedp.Run(bctx, chromedp.Evaluate[plotState](readPlot+"("+quote(first)+")"))
 			if err != nil {
 				t.Fatalf("read plot %s: %v", first, err)
 			}
@@ -264,18 +269,29 @@ func TestLivePageShowsEveryPlotUnderLoad(t *testing.T) {
 	// Only our plots, below the page's banner: statsviz's runtime plots are hidden for the
 	// picture (they are the same on every Go program).
 	if err := chromedp.Do(bctx,
-		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll(".plot-card").forEach(el => { if (!el.id.startsWith("brisk_")) el.style.display = "none"; }); window.scrollTo(0, 0)`),
-		chromedp.EmulateViewport(1280, 1500),
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll(".plot-card").forEach(el => { if (!el.id.startsWith("brisk_")) el.style.display = "none"; })`),
+		chromedp.EmulateViewport(1280, 2450), // the banner and six rows of two plots
 	); err != nil {
 		t.Fatalf("arrange the page for the screenshot: %v", err)
 	}
-	// Let every plot draw at the new size before the capture.
+	// Every plot must also be drawn: Plotly holds the points on the plot's element.
+	drawn := map[string]int{}
 	for _, p := range observe.DefaultLivePlots() {
-		if _, err := chromedp.Run(bctx, chromedp.Evaluate[plotState](readPlot+"("+quote(p.Name)+")", chromedp.EvalAwaitPromise)); err != nil {
-			t.Fatalf("redraw %s: %v", p.Name, err)
+		for {
+			n, err := chromedp.Run(bctx, chromedp.Evaluate[int](drawnPoints+"("+quote(p.Name)+")", chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Fatalf("read the drawing of %s: %v", p.Name, err)
+			}
+			if drawn[p.Name] = n; n >= 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("plot %s received its points but drew %d of them", p.Name, n)
+			}
+			time.Sleep(500 * time.Millisecond) // the page draws on each point, once a second
 		}
 	}
-	if err := chromedp.Do(bctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`)); err != nil {
+	if err := chromedp.Do(bctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("brisk-live-status").scrollIntoView({block: "start"})`)); err != nil {
 		t.Fatal(err)
 	}
 	png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
