@@ -294,7 +294,7 @@ func Settings() []Setting {
 				return nil
 			}},
 		{Key: "admin.addr", Env: "ADMIN_ADDR", Fallback: "127.0.0.1:9090",
-			Meaning: "Address of the admin listener (/metrics, /debug/pprof, /debug/perf, /debug/health, the live page /debug/statsviz/); off turns it off. An API and a worker on one host need different ports.",
+			Meaning: "Address of the admin listener (/metrics, /debug/pprof, /debug/perf); off turns it off. An API and a worker on one host need different ports.",
 			Allowed: "host:port, or off",
 			set: func(c *Config, v string) error {
 				if v == "off" {
