@@ -270,7 +270,7 @@ func TestLivePageShowsEveryPlotUnderLoad(t *testing.T) {
 	// picture (they are the same on every Go program).
 	if err := chromedp.Do(bctx,
 		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll(".plot-card").forEach(el => { if (!el.id.startsWith("brisk_")) el.style.display = "none"; })`),
-		chromedp.EmulateViewport(1280, 2450), // the banner and six rows of two plots
+		chromedp.EmulateViewport(1280, 2950), // the banner and six rows of two plots
 	); err != nil {
 		t.Fatalf("arrange the page for the screenshot: %v", err)
 	}
