@@ -110,8 +110,9 @@ func (lp *livePage) register(mux *http.ServeMux) error {
 	return nil
 }
 
-// serveIndex serves statsviz's page with a script that shows which of our plots this process
-// does not feed (brisk.js, reading brisk.json).
+// serveIndex serves statsviz's page with our script added (brisk.js): it shows which of our
+// plots this process does not feed (from brisk.json), gives our plots the category and search
+// names statsviz leaves out, and keeps the points the page received for the browser test.
 func (lp *livePage) serveIndex(w http.ResponseWriter, r *http.Request, index http.HandlerFunc) {
 	lp.mu.Lock()
 	page := lp.index
