@@ -31,6 +31,10 @@
 //	                latency, error rate, memory, goroutines, CPU, cache hit rate
 //	/debug/health   a detailed health report (JSON): status, CPU, memory, goroutines, error
 //	                rate and each dependency's state and probe latency; 503 when one is down
+//	/debug/statsviz/ the live page (github.com/arl/statsviz): the Go runtime's plots and
+//	                Brisk's (LivePlot, DefaultLivePlots), computed from this registry with the
+//	                dashboards' arithmetic; brisk.json beside it lists the plots whose series
+//	                the process does not export
 //
 // The API's cheap /healthz and /readyz probes stay on the API listener; these views are for
 // people and dashboards, not for load balancers.

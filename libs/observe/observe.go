@@ -43,8 +43,8 @@ type Options struct {
 	Service  string // service.name, e.g. "brisk-api"
 	Version  string // service.version
 	Instance string // service.instance.id; default host name and process id
-	// AdminAddr is where Start listens for /metrics, /debug/pprof, /debug/perf and
-	// /debug/health; empty turns the listener off (metrics are still pushed over OTLP when an
+	// AdminAddr is where Start listens for /metrics, /debug/pprof, /debug/perf,
+	// /debug/health and the live page (LivePagePath); empty turns the listener off (metrics are still pushed over OTLP when an
 	// endpoint is set).
 	AdminAddr string
 	// Getenv reads the OTEL_* variables that decide what is exported; nil reads nothing (no
@@ -60,6 +60,9 @@ type Options struct {
 	// CacheHits and CacheMisses are the Prometheus names of the counters behind the cache hit
 	// rate (default brisk_cache_hits_total and brisk_cache_misses_total, from libs/data/cache).
 	CacheHits, CacheMisses string
+	// LivePlots are Brisk's plots on the live page (LivePagePath), beside statsviz's runtime
+	// ones; nil means DefaultLivePlots.
+	LivePlots []LivePlot
 }
 
 // Telemetry is the process's OpenTelemetry set-up and its admin listener.
@@ -75,6 +78,7 @@ type Telemetry struct {
 	registry *prometheus.Registry
 	window   *Window
 	samples  *sampleRing
+	live     *livePage
 
 	mu         sync.Mutex
 	running    bool
@@ -168,6 +172,12 @@ func New(ctx context.Context, o Options) (_ *Telemetry, err error) {
 		if err := t.registry.Register(c); err != nil {
 			return nil, fmt.Errorf("observe: register collector: %w", err)
 		}
+	}
+	if o.LivePlots == nil {
+		o.LivePlots = DefaultLivePlots()
+	}
+	if t.live, err = newLivePage(t, o.LivePlots); err != nil {
+		return nil, err
 	}
 	promExp, err := otelprom.New(
 		otelprom.WithRegisterer(t.registry),
@@ -280,7 +290,8 @@ func (t *Telemetry) listen() error {
 		}
 	}()
 	t.log.Info("admin listening", "addr", ln.Addr().String(),
-		"paths", "/metrics /debug/pprof/ /debug/perf /debug/health")
+		"paths", "/metrics /debug/pprof/ /debug/perf /debug/health "+LivePagePath,
+		"live_page", "http://"+ln.Addr().String()+LivePagePath)
 	return nil
 }
 
@@ -311,6 +322,9 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("observe: stop admin listener: %w", err), srv.Close())
 			}
 			<-serveDone
+		}
+		if err := t.live.close(); err != nil {
+			errs = append(errs, err)
 		}
 		if cancel != nil {
 			cancel()

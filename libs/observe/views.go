@@ -36,6 +36,9 @@ func (t *Telemetry) Handler() http.Handler {
 		}
 		writeJSON(w, status, h)
 	})
+	if err := t.live.register(mux); err != nil {
+		t.log.Warn("live page not served", "err", err)
+	}
 	return mux
 }
 

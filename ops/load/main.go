@@ -1,5 +1,6 @@
 // Command load sends a short, bounded mix of Conduit requests to a running API so the
-// dashboards have something to show: `task load` (defaults: 30s, 4 workers, at most 20000
+// dashboards and the live page (/debug/statsviz/ on the admin listener, whose address it
+// prints first) have something to show: `task load` (defaults: 30s, 4 workers, at most 20000
 // requests). It only talks to loopback addresses.
 package main
 
@@ -38,18 +39,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	duration := fs.Duration("duration", 30*time.Second, "how long to send requests")
 	workers := fs.Int("workers", 4, "concurrent clients")
 	maxReq := fs.Int64("max-requests", 20000, "stop after this many requests")
+	admin := fs.String("admin", "http://127.0.0.1:9090", "the API's admin listener (ADMIN_ADDR), where the live page is")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	u, err := url.Parse(*base)
-	if err != nil {
-		return fmt.Errorf("-url: %w", err)
-	}
-	if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("-url %s: only loopback addresses are load-tested", *base)
+	for flagName, raw := range map[string]string{"url": *base, "admin": *admin} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("-%s: %w", flagName, err)
+		}
+		if ip := net.ParseIP(u.Hostname()); u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("-%s %s: only loopback addresses are load-tested", flagName, raw)
+		}
 	}
 	if *workers < 1 || *workers > 64 || *duration <= 0 || *duration > 10*time.Minute || *maxReq < 1 {
 		return errors.New("want 1–64 workers, a duration up to 10m and a positive -max-requests")
+	}
+	if _, err := fmt.Fprintln(out, livePageLine(ctx, strings.TrimRight(*admin, "/")+"/debug/statsviz/")); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, *duration)
 	defer cancel()
@@ -134,8 +141,27 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
 	}
-	_, err = fmt.Fprintf(out, "load: %d responses in %s (%.0f/s), %d failed (5xx or transport), p50 %s, p99 %s\n",
+	_, err := fmt.Fprintf(out, "load: %d responses in %s (%.0f/s), %d failed (5xx or transport), p50 %s, p99 %s\n",
 		len(latencies), elapsed.Round(time.Millisecond), float64(len(latencies))/elapsed.Seconds(), failed.Load(),
 		pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond))
 	return err
+}
+
+// livePageLine says where to watch the load: the live page on the API's admin listener, when
+// it answers there.
+func livePageLine(ctx context.Context, page string) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, page, nil)
+	if err == nil {
+		var resp *http.Response
+		if resp, err = http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return "load: watch it live at " + page + " (requests, latency, pool, optimizer, cache, jobs; the admin listener only)"
+			}
+			err = errors.New(resp.Status)
+		}
+	}
+	return fmt.Sprintf("load: the live page %s did not answer (%v); pass -admin with the API's ADMIN_ADDR to watch it", page, err)
 }
