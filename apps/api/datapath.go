@@ -16,6 +16,7 @@ import (
 	"github.com/brisk-go/brisk/libs/data/repository"
 	"github.com/brisk-go/brisk/libs/perfcore/optimizer"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"
+	"github.com/brisk-go/brisk/libs/perfcore/shed"
 	"github.com/brisk-go/brisk/libs/startup"
 )
 
@@ -74,4 +75,24 @@ func cpuPool(ctx context.Context, cfg *config.Config, log *slog.Logger, stack *s
 	}
 	stack.Push("cpu pool", p.Stop)
 	return p, nil
+}
+
+// shedder builds the overload shedder SHED_* describe, or nil when SHED_ENABLED=false. The
+// share of its capacity in flight is also an input of the optimizer: what the requests
+// experience, which the CPU share alone misses on a machine shared with the database.
+func shedder(cfg *config.Config, opt *optimizer.Optimizer) (*shed.Shedder, error) {
+	if !cfg.Shed.Enabled {
+		return nil, nil
+	}
+	s, err := shed.New(shed.Config{
+		Name:         "http",
+		Window:       cfg.Shed.Window,
+		CPUThreshold: cfg.Shed.CPUThreshold,
+		Meter:        otel.GetMeterProvider().Meter("github.com/brisk-go/brisk/libs/perfcore/shed"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("overload shedder: %w", err)
+	}
+	opt.AddInput("requests", s.Saturation)
+	return s, nil
 }

@@ -98,7 +98,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	if err := registerListeners(ev, queue, appCache, svc); err != nil {
 		return err
 	}
+	shedder, err := shedder(cfg, opt)
+	if err != nil {
+		return err
+	}
 	engine, err := httpapi.New(httpapi.Deps{
+		Shedder:            shedder,
 		Services:           svc,
 		Logger:             log,
 		Deadlines:          deadlines(cfg),

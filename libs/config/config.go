@@ -81,6 +81,12 @@ type Config struct {
 		QueueSize   int
 		IdleTimeout time.Duration
 	}
+	// Shed is adaptive overload shedding of API requests.
+	Shed struct {
+		Enabled      bool
+		CPUThreshold float64
+		Window       time.Duration
+	}
 	// CPU is the bounded pool that runs CPU-heavy request work (password hashing).
 	CPU struct {
 		Workers   int // 0: GOMAXPROCS
@@ -167,7 +173,7 @@ func (s Setting) Reads(app App) bool { return s.Apps == nil || slices.Contains(s
 var apiOnly = []string{
 	"http.addr", "http.shutdown_timeout", "http.max_body_bytes", "http.cors_allowed_origins",
 	"database.batch_finds", "database.parallel_count", "jobs.in_process", "jwt.secret", "jwt.ttl",
-	"cpu.workers", "cpu.queue_size",
+	"cpu.workers", "cpu.queue_size", "shed.enabled", "shed.cpu_threshold", "shed.window",
 }
 
 // DefaultFor returns the setting's default under the named profile.
@@ -494,6 +500,28 @@ func settings() []Setting {
 			"How long a worker above the minimum may stay idle before it exits.",
 			func(p profiles.Settings) time.Duration { return p.IdleTimeout },
 			func(c *Config) *time.Duration { return &c.Pool.IdleTimeout }),
+		{Key: "shed.enabled", Env: "SHED_ENABLED", Fallback: "true",
+			Meaning: "Adaptive overload shedding: while the CPU is saturated, a request that would exceed recent throughput × best latency in flight gets 503 with Retry-After at once (health and admin routes exempt).",
+			Allowed: "true or false",
+			set: func(c *Config, v string) (err error) {
+				c.Shed.Enabled, err = parseBool(v)
+				return err
+			}},
+		{Key: "shed.cpu_threshold", Env: "SHED_CPU_THRESHOLD", Fallback: "0.8",
+			Meaning: "CPU share (of GOMAXPROCS) above which the process counts as saturated for shedding.",
+			Allowed: "a number above 0 and at most 1",
+			set: func(c *Config, v string) error {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil || f <= 0 || f > 1 {
+					return errWant
+				}
+				c.Shed.CPUThreshold = f
+				return nil
+			}},
+		durSetting("shed.window", "SHED_WINDOW",
+			"How far back the shedder remembers throughput and latency.",
+			func(profiles.Settings) time.Duration { return 5 * time.Second },
+			func(c *Config) *time.Duration { return &c.Shed.Window }),
 		intSetting("cpu.workers", "CPU_POOL_WORKERS",
 			"Workers of the pool that runs CPU-heavy request work (password hashing); 0: one per CPU (GOMAXPROCS).", 0,
 			func(profiles.Settings) int { return 0 },

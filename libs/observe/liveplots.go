@@ -20,9 +20,9 @@ const (
 	MetricJobs           = "brisk_jobs" // gauge by state and kind (libs/data/jobs)
 	MetricJobsWorked     = "river_work_count_total"
 	MetricJobsInserted   = "river_insert_count_total"
-	// MetricShed counts requests refused by overload shedding. Nothing exports it yet: the page
-	// reports its plot as not exported until the shedder registers a counter of this name.
-	MetricShed = "brisk_http_shed_total"
+	// MetricShed counts requests refused by overload shedding (libs/perfcore/shed, the API's
+	// SHED_* settings); a process without a shedder does not export it.
+	MetricShed = "perfcore_shed_dropped_total"
 	// MetricEventsDispatched is perfcore's events.Dispatcher counter; it appears once the
 	// apps dispatch their domain events through a Dispatcher built with the meter provider.
 	MetricEventsDispatched = "perfcore_events_dispatched_total"

@@ -215,3 +215,18 @@ func ExampleLevel_String() {
 	fmt.Println(optimizer.Conservative, optimizer.Moderate, optimizer.Aggressive, optimizer.Maximum)
 	// Output: conservative moderate aggressive maximum
 }
+
+// What the requests experience can decide the level when the CPU share alone would not: here
+// the process uses 30% of the CPU, but its requests fill 95% of what it can serve.
+func ExampleOptimizer_AddInput() {
+	rec := replay{{CPU: 0.3, MemoryLimit: math.MaxInt64}}
+	o, _ := optimizer.New(optimizer.Config{
+		SamplingInterval: time.Second, OptimizationInterval: time.Minute,
+		Sampler: &rec, Clock: &stepClock{},
+	})
+	o.AddInput("requests", func() float64 { return 0.95 })
+	d := o.Tick(context.Background())
+	fmt.Printf("load %.2f from %s\n", d.Load, d.Reason)
+	// Output:
+	// load 0.95 from requests
+}

@@ -167,6 +167,7 @@ type Optimizer struct {
 
 	mu          sync.Mutex // guards everything below, and serialises Tick
 	pools       []*poolState
+	extra       []input
 	subs        map[int]func(from, to Level)
 	nextSub     int
 	pending     Level // level the recent samples point to
@@ -258,6 +259,21 @@ func New(cfg Config) (*Optimizer, error) {
 		return nil, fmt.Errorf("optimizer: new: create instruments: %w", err)
 	}
 	return o, nil
+}
+
+type input struct {
+	name string
+	fn   func() float64
+}
+
+// AddInput adds a load signal, 0..1, read at every sample beside CPU, scheduler latency, GC
+// and heap: what the process's work experiences (for example the share of its serving
+// capacity in flight), which the CPU share alone misses when other processes share the
+// machine. The highest input decides the level.
+func (o *Optimizer) AddInput(name string, fn func() float64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.extra = append(o.extra, input{name: name, fn: fn})
 }
 
 // Register adds a pool for the optimizer to resize. Names must be unique.
@@ -387,6 +403,13 @@ func (o *Optimizer) Tick(ctx context.Context) Decision {
 		o.mLoad.Record(ctx, in.v, metric.WithAttributes(attribute.String("input", in.name)))
 		if in.v > d.Load || d.Reason == "" {
 			d.Load, d.Reason = in.v, in.name
+		}
+	}
+	for _, in := range o.extra {
+		v := clamp01(in.fn())
+		o.mLoad.Record(ctx, v, metric.WithAttributes(attribute.String("input", in.name)))
+		if v > d.Load {
+			d.Load, d.Reason = v, in.name
 		}
 	}
 	o.log.LogAttrs(ctx, slog.LevelDebug, "optimizer sample", sampleAttrs(d)...)

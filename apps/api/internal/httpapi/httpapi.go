@@ -12,6 +12,7 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit/profiles"
 	"github.com/brisk-go/brisk/libs/conduit/services"
 	"github.com/brisk-go/brisk/libs/conduit/users"
+	"github.com/brisk-go/brisk/libs/perfcore/shed"
 )
 
 // DefaultMaxBodyBytes caps request bodies when Deps.MaxBodyBytes is 0.
@@ -31,6 +32,9 @@ type Deps struct {
 	Middleware []gin.HandlerFunc
 	// Deadlines bounds how long each request may run (zero: no deadline).
 	Deadlines Deadlines
+	// Shedder, when set, refuses /api requests with 503 and Retry-After while the process is
+	// overloaded (health routes are outside /api and never shed).
+	Shedder *shed.Shedder
 }
 
 // New builds the gin engine serving the Conduit API under /api.
@@ -66,6 +70,9 @@ func New(d Deps) (*gin.Engine, error) {
 	e.NoMethod(func(c *gin.Context) { writeError(c, 405, map[string][]string{"method": {"not allowed"}}) })
 
 	api := e.Group("/api")
+	if d.Shedder != nil {
+		api.Use(shedding(d.Shedder))
+	}
 	need, may := h.requireUser, h.optionalUser
 
 	api.POST("/users", h.register)

@@ -1,0 +1,147 @@
+package shed_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/brisk-go/brisk/libs/perfcore/shed"
+)
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// warm fills the window: per 100ms bucket, perBucket requests of rt each, one at a time.
+func warm(t *testing.T, s *shed.Shedder, clk *fakeClock, buckets, perBucket int, rt time.Duration) {
+	t.Helper()
+	for range buckets {
+		for range perBucket {
+			done, err := s.Allow()
+			if err != nil {
+				t.Fatalf("warming: %v", err)
+			}
+			clk.Add(rt)
+			done()
+		}
+		clk.Add(100*time.Millisecond - time.Duration(perBucket)*rt)
+	}
+}
+
+func newShedder(t *testing.T, cpu *float64) (*shed.Shedder, *fakeClock) {
+	t.Helper()
+	clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	s, err := shed.New(shed.Config{Window: 5 * time.Second, Buckets: 50, Now: clk.Now, CPU: func() float64 { return *cpu }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, clk
+}
+
+func TestSaturatedRefusesBeyondThroughputTimesLatency(t *testing.T) {
+	t.Parallel()
+	cpu := 0.1
+	s, clk := newShedder(t, &cpu)
+	// 20 requests of 5ms per 100ms: throughput × latency = 1 in flight.
+	warm(t, s, clk, 10, 20, 5*time.Millisecond)
+	var dones []func()
+	for range 50 {
+		done, err := s.Allow()
+		if err != nil {
+			t.Fatalf("refused while the CPU is not saturated: %v", err)
+		}
+		dones = append(dones, done)
+	}
+	for _, d := range dones {
+		d()
+	}
+	clk.Add(time.Millisecond)
+	cpu = 0.95
+	var admitted int
+	var refused int
+	for range 10 {
+		done, err := s.Allow()
+		switch {
+		case errors.Is(err, shed.ErrOverloaded):
+			refused++
+		case err == nil:
+			admitted++
+			defer done()
+		default:
+			t.Fatal(err)
+		}
+	}
+	// capacity = ceil(20 × 5ms / 100ms) = 1 (the 1ms the clock moved may add one).
+	if admitted == 0 || admitted > 2 || refused != 10-admitted {
+		t.Fatalf("saturated: admitted %d, refused %d; want 1 or 2 admitted", admitted, refused)
+	}
+	if s.Saturation() < 1 {
+		t.Errorf("saturation %v with the capacity in flight", s.Saturation())
+	}
+}
+
+func TestCoolOffKeepsJudgingAfterARefusal(t *testing.T) {
+	t.Parallel()
+	cpu := 1.0
+	s, clk := newShedder(t, &cpu)
+	warm(t, s, clk, 10, 10, 10*time.Millisecond)
+	done, err := s.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	if _, err := s.Allow(); !errors.Is(err, shed.ErrOverloaded) {
+		t.Fatalf("second request at capacity 1: %v", err)
+	}
+	cpu = 0 // refusing work lowers the CPU; the shedder must not flap at once
+	if _, err := s.Allow(); !errors.Is(err, shed.ErrOverloaded) {
+		t.Fatalf("within the cool-off: %v", err)
+	}
+	clk.Add(2 * time.Second)
+	d2, err := s.Allow()
+	if err != nil {
+		t.Fatalf("after the cool-off, with the CPU idle: %v", err)
+	}
+	d2()
+}
+
+func TestAnEmptyWindowRefusesNothing(t *testing.T) {
+	t.Parallel()
+	cpu := 1.0
+	s, _ := newShedder(t, &cpu)
+	for range 100 {
+		if _, err := s.Allow(); err != nil {
+			t.Fatalf("refused with nothing measured yet: %v", err)
+		}
+	}
+}
+
+func ExampleShedder() {
+	cpu := 1.0 // a saturated CPU
+	now := time.Unix(0, 0)
+	s, _ := shed.New(shed.Config{CPU: func() float64 { return cpu }, Now: func() time.Time { return now }})
+	// One request of 100ms finishes every 100ms: one can be in flight without queueing.
+	for range 20 {
+		done, _ := s.Allow()
+		now = now.Add(100 * time.Millisecond)
+		done()
+	}
+	done, err := s.Allow()
+	fmt.Println("first:", err)
+	_, err = s.Allow()
+	fmt.Println("second:", err)
+	done()
+	// Output:
+	// first: <nil>
+	// second: shed: overloaded
+}
