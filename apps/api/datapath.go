@@ -96,3 +96,19 @@ func shedder(cfg *config.Config, opt *optimizer.Optimizer) (*shed.Shedder, error
 	opt.AddInput("requests", s.Saturation)
 	return s, nil
 }
+
+// parallelCount resolves DATABASE_PARALLEL_COUNT: the pool that runs listings' counts (nil:
+// never in parallel) and, in auto mode, the optimizer's say on each listing — in parallel
+// while its level is conservative (cores are free and one request's latency is what
+// matters), in sequence above (every core already serves some request: throughput).
+func parallelCount(cfg *config.Config, workers *pool.Pool, opt *optimizer.Optimizer, log *slog.Logger) (*pool.Pool, func() bool) {
+	switch cfg.Database.ParallelCount {
+	case "on":
+		return workers, nil
+	case "auto":
+		log.Info("listing counts run in parallel while the optimizer's level is conservative")
+		return workers, func() bool { return opt.Level() == optimizer.Conservative }
+	default:
+		return nil, nil
+	}
+}

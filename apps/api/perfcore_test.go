@@ -14,7 +14,7 @@ import (
 	"github.com/brisk-go/brisk/libs/data/datatest"
 )
 
-// serve runs the API's goroutine pool and optimizer: with DATABASE_PARALLEL_COUNT=true listings
+// serve runs the API's goroutine pool and optimizer: with DATABASE_PARALLEL_COUNT=on listings
 // count on the pool, whose metrics (pool="api") and the optimizer's reach /metrics; shutdown
 // drains and stops them and leaves no goroutine behind.
 func TestServeRunsThePoolAndStopsClean(t *testing.T) {

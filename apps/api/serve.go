@@ -14,7 +14,6 @@ import (
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/observe"
-	"github.com/brisk-go/brisk/libs/perfcore/pool"
 	"github.com/brisk-go/brisk/libs/startup"
 )
 
@@ -66,10 +65,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	if err != nil {
 		return err
 	}
-	var parallel *pool.Pool
-	if cfg.Database.ParallelCount {
-		parallel = workers
-	}
+	parallel, parallelNow := parallelCount(cfg, workers, opt, log)
 	ev, err := domainEvents(cfg, log, workers)
 	if err != nil {
 		return err
@@ -82,15 +78,16 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		return err
 	}
 	svc, err := services.New(services.Deps{
-		DB:         db,
-		JWTSecret:  secret,
-		TokenTTL:   cfg.Auth.TokenTTL,
-		CPU:        cpu,
-		UserFinder: users,
-		Events:     ev,
-		Cache:      appCache,
-		CacheTTL:   cfg.Cache.TTL,
-		Pool:       parallel,
+		DB:          db,
+		JWTSecret:   secret,
+		TokenTTL:    cfg.Auth.TokenTTL,
+		CPU:         cpu,
+		UserFinder:  users,
+		Events:      ev,
+		Cache:       appCache,
+		CacheTTL:    cfg.Cache.TTL,
+		Pool:        parallel,
+		ParallelNow: parallelNow,
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,10 @@ type Articles struct {
 	// Parallel, when set, runs a listing's count query on this pool concurrently with its page
 	// query; nil runs them one after the other, which measured faster on 2 cores (docs/benchmarks.md).
 	Parallel *pool.Pool
+	// ParallelNow, when set, is asked before each listing whether to use Parallel now (the
+	// runtime optimizer: in parallel for latency while load is low, in sequence for throughput
+	// when it is high); nil: always, when Parallel is set.
+	ParallelNow func() bool
 }
 
 // ArticleFilter narrows a listing. Zero fields do not filter.
@@ -70,7 +74,7 @@ func viewQuery(db bun.IDB, viewerID int64, withBody bool) *bun.SelectQuery {
 // cannot run two statements at once), the count runs on the pool while the caller runs the page
 // query, under the same ctx; the result is the same.
 func (r Articles) List(ctx context.Context, db bun.IDB, f ArticleFilter, viewerID int64, page repository.Page) ([]ArticleView, int, error) {
-	if _, isDB := db.(*bun.DB); r.Parallel == nil || !isDB || page.Limit <= 0 {
+	if _, isDB := db.(*bun.DB); r.Parallel == nil || !isDB || page.Limit <= 0 || (r.ParallelNow != nil && !r.ParallelNow()) {
 		return listSequential(ctx, db, f, viewerID, page)
 	}
 	count := pool.Submit(ctx, r.Parallel, func(ctx context.Context) (int64, error) {

@@ -51,8 +51,9 @@ type Config struct {
 		MaxOpenConns int
 		AutoMigrate  string // auto, true, false
 		BatchFinds   string // auto, on, off
-		// ParallelCount runs a listing's count on the goroutine pool while its page query runs.
-		ParallelCount bool
+		// ParallelCount is off, auto or on: whether a listing's count runs on the goroutine
+		// pool while its page query runs (auto: while the optimizer's level is conservative).
+		ParallelCount string
 	}
 	RedisURL string
 	Cache    struct {
@@ -412,12 +413,21 @@ func settings() []Setting {
 		enumSetting("database.batch_finds", "DATABASE_BATCH_FINDS",
 			"Coalesce concurrent finds by id into one query: auto follows the runtime optimizer (on from its aggressive level, off below), on and off force it.",
 			[]string{"auto", "on", "off"}, func(c *Config) *string { return &c.Database.BatchFinds }),
-		{Key: "database.parallel_count", Env: "DATABASE_PARALLEL_COUNT", Fallback: "false",
-			Meaning: "Run an article listing's count query on the goroutine pool while its page query runs (two connections per listing). Off by default: on 2 cores it measured slower (docs/benchmarks.md).",
-			Allowed: "true or false",
-			set: func(c *Config, v string) (err error) {
-				c.Database.ParallelCount, err = parseBool(v)
-				return err
+		{Key: "database.parallel_count", Env: "DATABASE_PARALLEL_COUNT", Fallback: "off",
+			Meaning: "Run an article listing's count query on the goroutine pool while its page query runs (two connections per listing): on always, auto while the runtime optimizer's level is conservative (idle: latency matters, cores are free), off never. Off by default: on 2 cores it measured slower even at one client (docs/benchmarks.md); true and false are on and off.",
+			Allowed: "off, auto or on (or true/false)",
+			set: func(c *Config, v string) error {
+				switch strings.ToLower(strings.TrimSpace(v)) {
+				case "off", "false":
+					c.Database.ParallelCount = "off"
+				case "on", "true":
+					c.Database.ParallelCount = "on"
+				case "auto":
+					c.Database.ParallelCount = "auto"
+				default:
+					return errWant
+				}
+				return nil
 			}},
 		{Key: "redis.url", Env: "REDIS_URL", Fallback: "",
 			Meaning: "Redis for the shared cache (redis://host:port/db); empty uses the in-process memory cache.",

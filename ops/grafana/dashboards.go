@@ -273,7 +273,7 @@ func perfcoreBoard() Board {
 					Description: "Time from submission to a worker starting the task, sampled 1 in 64 tasks.",
 					Queries:     []Query{{Expr: fmt.Sprintf(`histogram_quantile(0.95, sum by (le, job, pool) (rate(perfcore_pool_task_wait_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{job}} {{pool}}"}}},
 				{Title: "Pool tasks per second", Unit: "ops", Width: 6,
-					Description: "Completed tasks (in the API, listing counts with DATABASE_PARALLEL_COUNT=true; zero with it off), tasks stolen from another worker's deque, failed (errors and panics) and rejected (queue full or stopped).",
+					Description: "Completed tasks (in the API: async event listeners such as cache warming, and listing counts with DATABASE_PARALLEL_COUNT; in the worker: every job), tasks stolen from another worker's deque, failed (errors and panics) and rejected (queue full or stopped).",
 					Queries: []Query{
 						{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_completed_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}} completed"},
 						{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_stolen_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}} stolen"},

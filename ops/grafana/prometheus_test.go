@@ -76,7 +76,7 @@ func TestDashboardsQueriesReturnSeries(t *testing.T) {
 	// own River and pipeline metrics are the ones the worker and perfcore boards show.
 	// DATABASE_PARALLEL_COUNT gives the API's goroutine pool work (each listing's count), so the
 	// pool panels have series.
-	api := startApp(t, filepath.Join(bin, "api"), dir, append(env, "DATABASE_AUTO_MIGRATE=true", "JOBS_IN_PROCESS=false", "DATABASE_PARALLEL_COUNT=true"), "serve")
+	api := startApp(t, filepath.Join(bin, "api"), dir, append(env, "DATABASE_AUTO_MIGRATE=true", "JOBS_IN_PROCESS=false", "DATABASE_PARALLEL_COUNT=on"), "serve")
 	worker := startApp(t, filepath.Join(bin, "worker"), dir, append(env, "DATABASE_AUTO_MIGRATE=false"), "run")
 
 	promAddr := freeAddr(t)

@@ -64,8 +64,10 @@ type Deps struct {
 	Cache    *cache.Cache
 	CacheTTL time.Duration
 	// Pool, when set, runs each listing's count query while its page query runs on the
-	// caller's goroutine (not inside a transaction, whose one connection cannot run both).
-	Pool *pool.Pool
+	// caller's goroutine (not inside a transaction, whose one connection cannot run both),
+	// whenever ParallelNow (nil: always) says so.
+	Pool        *pool.Pool
+	ParallelNow func() bool
 }
 
 // NewService returns the article service.
@@ -77,7 +79,7 @@ func NewService(d Deps) *Service {
 		d.Events = conduit.NoEvents()
 	}
 	s := &Service{db: d.DB, now: d.Now, events: d.Events}
-	s.articles.Parallel = d.Pool
+	s.articles.Parallel, s.articles.ParallelNow = d.Pool, d.ParallelNow
 	if d.Cache != nil {
 		if d.CacheTTL <= 0 {
 			d.CacheTTL = time.Minute

@@ -44,8 +44,10 @@ type Deps struct {
 	// entry's life (default one minute).
 	Cache    *cache.Cache
 	CacheTTL time.Duration
-	// Pool, when set, runs each article listing's count query while its page query runs.
-	Pool *pool.Pool
+	// Pool, when set, runs each article listing's count query while its page query runs,
+	// whenever ParallelNow (nil: always) says so.
+	Pool        *pool.Pool
+	ParallelNow func() bool
 }
 
 // Set is the domain's services, ready to serve.
@@ -82,7 +84,7 @@ func New(d Deps) (*Set, error) {
 		}),
 		Profiles: profiles.NewService(profiles.Deps{DB: d.DB, Now: d.Now, Cache: d.Cache, CacheTTL: d.CacheTTL, Events: d.Events}),
 		Articles: articles.NewService(articles.Deps{
-			DB: d.DB, Now: d.Now, Cache: d.Cache, CacheTTL: d.CacheTTL, Events: d.Events, Pool: d.Pool,
+			DB: d.DB, Now: d.Now, Cache: d.Cache, CacheTTL: d.CacheTTL, Events: d.Events, Pool: d.Pool, ParallelNow: d.ParallelNow,
 		}),
 		Comments: comments.NewService(comments.Deps{DB: d.DB, Now: d.Now, Events: d.Events}),
 	}, nil
