@@ -25,7 +25,10 @@ import (
 	"github.com/brisk-go/brisk/libs/data/cache"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	cache.SetRedisLogger(quiet) // the outage tests make go-redis complain
+	goleak.VerifyTestMain(m)
+}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
