@@ -52,7 +52,7 @@ func (rb RedisBroadcast) open(_ context.Context, env linkEnv) (link, error) {
 			return nil, fmt.Errorf("redis broadcast URL: %w", err)
 		}
 		ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = rb.Timeout, rb.Timeout, rb.Timeout, rb.Timeout
-		ro.MaxRetries = -1
+		ro.MaxRetries, ro.DialerRetries = -1, 1
 		l.rdb, l.own = redis.NewClient(ro), true
 	case env.rdb != nil:
 		l.rdb = env.rdb

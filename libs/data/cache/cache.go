@@ -429,9 +429,22 @@ func (t Typed[T]) Get(ctx context.Context, key string) (T, bool, error) {
 		}
 		return tv, ok, err
 	}
-	if c.local != nil && c.localOff() {
-		c.m.add(opGet, kindMiss, 1) // the memory cache may be stale while the broadcast is down
-		return zero, false, nil
+	if m := c.local; m != nil { // the memory driver, the only level: a direct call
+		if c.localOff() {
+			c.m.add(opGet, kindMiss, 1) // it may be stale while the broadcast is down
+			return zero, false, nil
+		}
+		v, ok, _ := m.get(ctx, key)
+		if !ok {
+			c.m.add(opGet, kindMiss, 1)
+			return zero, false, nil
+		}
+		if tv, ok := v.(T); ok {
+			c.m.add(opGet, kindHit, 1)
+			return tv, true, nil
+		}
+		c.m.add(opGet, kindMiss, 1)
+		return zero, false, c.failed(ctx, opGet, key, fmt.Errorf("stored value is %T, not %T", v, zero))
 	}
 	tv, _, ok, err := t.getDriver(ctx, key, false)
 	return tv, ok, err
