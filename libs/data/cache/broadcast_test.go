@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -292,4 +294,119 @@ func TestPostgresBroadcastOutageNeverLeavesAnInstanceStale(t *testing.T) {
 	}
 	// Now an outage long enough to miss an invalidation.
 	outage(t, a, b, px.cut, px.restore)
+}
+
+func TestOpenBuildsTheLevelsFromOptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	mem, err := cache.Open(ctx, "", cache.Options{Logger: quiet, Broadcast: cache.LocalBroadcast{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	if mem.Levels() != "memory" || !mem.Broadcasting() {
+		t.Fatalf("memory cache: levels %s, broadcasting %v", mem.Levels(), mem.Broadcasting())
+	}
+	if _, err := cache.BroadcastFor("redis", "", ""); err == nil {
+		t.Error("redis broadcast without REDIS_URL accepted")
+	}
+	if _, err := cache.BroadcastFor("pigeon", "", ""); err == nil {
+		t.Error("unknown mode accepted")
+	}
+	redisURL := needRedis(t)
+	for _, tc := range []struct {
+		o    cache.Options
+		want string
+	}{
+		{cache.Options{Logger: quiet, L1Size: 100, Broadcast: cache.RedisBroadcast{Channel: channel(t)}}, "l1+redis"},
+		{cache.Options{Logger: quiet, L1Size: 0, Broadcast: cache.RedisBroadcast{Channel: channel(t)}}, "redis"},
+		{cache.Options{Logger: quiet, L1Size: 100}, "redis"}, // an L1 needs a broadcast
+	} {
+		c, err := cache.Open(ctx, redisURL, tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Levels() != tc.want {
+			t.Errorf("L1Size %d, broadcast %v: levels %s, want %s", tc.o.L1Size, tc.o.Broadcast != nil, c.Levels(), tc.want)
+		}
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// A Redis that stops answering (process stopped, connection open) is noticed by the
+// subscription's heartbeat: the instance stops using its L1 until Redis is back.
+func TestRedisBroadcastNoticesAHungRedis(t *testing.T) {
+	t.Parallel()
+	srv := startOwnRedis(t, 0)
+	ch := channel(t)
+	in := newInstance(t, func(o cache.Options) (*cache.Cache, error) {
+		o.L1Size, o.Broadcast = 100, cache.RedisBroadcast{Channel: ch, Heartbeat: 50 * time.Millisecond}
+		return cache.NewRedis(context.Background(), cache.RedisOptions{Options: o, URL: "redis://" + srv.addr() + "/0",
+			Timeout: 100 * time.Millisecond, Cooldown: 20 * time.Millisecond, NoTracing: true})
+	})
+	waitConnected(t, in)
+	if err := srv.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "hung Redis noticed", func() bool { return !in.c.Broadcasting() })
+	if err := srv.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "subscribed again", in.c.Broadcasting)
+	if in.metric(t, "brisk.cache.broadcast.resets", "reason", "lost") == 0 {
+		t.Error("loss not counted")
+	}
+}
+
+// The replay of lost invalidations holds no lock across its network calls: a call that
+// arrives while it runs does not wait for it, and is a miss (ErrUnavailable) rather than a
+// read of what the replay has not deleted yet.
+func TestReplayDoesNotBlockOtherCalls(t *testing.T) {
+	t.Parallel()
+	srv := startOwnRedis(t, 0)
+	px := startProxy(t, srv.addr())
+	var now atomic.Int64
+	now.Store(time.Unix(1000, 0).UnixNano())
+	c, err := cache.NewRedis(context.Background(), cache.RedisOptions{
+		Options: cache.Options{Logger: quiet}, URL: "redis://" + px.addr() + "/0",
+		Timeout: 5 * time.Second, Cooldown: time.Minute, NoTracing: true,
+		Now: func() time.Time { return time.Unix(0, now.Load()) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	n := cache.Of[string](c)
+	if err := n.Set(ctx, "k", "stale", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	px.cut()
+	if err := c.Delete(ctx, "k"); err == nil {
+		t.Fatal("delete with the connection cut reported success")
+	}
+	px.restore()
+	// Redis hangs: the replay's DEL will wait (up to the 5s timeout).
+	if err := srv.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	now.Add(int64(2 * time.Minute))
+	first := make(chan error, 1)
+	go func() { _, _, err := n.Get(ctx, "other"); first <- err }()
+	waitUntil(t, "replay started", func() bool { return cache.Replaying(c) })
+	_, ok, err := n.Get(ctx, "k")
+	stillReplaying := cache.Replaying(c)
+	if err := srv.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if ok || !errors.Is(err, cache.ErrUnavailable) || !stillReplaying {
+		t.Fatalf("during the replay: ok=%v err=%v, replay still running when it returned: %v; want a miss with ErrUnavailable, without waiting", ok, err, stillReplaying)
+	}
+	<-first
+	waitUntil(t, "the replayed delete removed the stale value", func() bool {
+		v, ok, err := n.Get(ctx, "k")
+		return err == nil && !ok && v == ""
+	})
 }
