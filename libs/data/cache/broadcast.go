@@ -35,8 +35,11 @@ type Broadcaster interface {
 
 // linkEnv is what a Broadcaster gets from the Cache it serves.
 type linkEnv struct {
-	rdb  *redis.Client // the cache's own Redis client; nil for the memory cache
-	recv receiver
+	rdb *redis.Client // the cache's own Redis client; nil for the memory cache
+	// rdbDown says the cache's Redis driver is cooling down after an error: a link on the same
+	// client does not try to publish then (it would add a timeout to every delete).
+	rdbDown func() bool
+	recv    receiver
 }
 
 // receiver is the Cache side of a link: messages from other instances, and the link's state.
@@ -44,6 +47,9 @@ type receiver interface {
 	deliver(payload []byte)
 	lost(err error)
 	restored()
+	// idle is called when the link has been quiet for a while: a good time to send a
+	// "drop everything" still owed for a publish that failed.
+	idle()
 }
 
 // link is one Cache's connection to a broadcast.
@@ -121,7 +127,7 @@ type broadcast struct {
 }
 
 // startBroadcast connects c to Options.Broadcast; rdb is c's own Redis client, if any.
-func (c *Cache) startBroadcast(ctx context.Context, rdb *redis.Client) error {
+func (c *Cache) startBroadcast(ctx context.Context, rdb *redis.Client, rdbDown func() bool) error {
 	bc := c.opts.Broadcast
 	if bc == nil {
 		return nil
@@ -150,7 +156,7 @@ func (c *Cache) startBroadcast(ctx context.Context, rdb *redis.Client) error {
 	b.attrs = metric.WithAttributeSet(attribute.NewSet(mode))
 	b.lostA = metric.WithAttributeSet(attribute.NewSet(mode, attribute.String("reason", "lost")))
 	b.backA = metric.WithAttributeSet(attribute.NewSet(mode, attribute.String("reason", "reconnected")))
-	l, err := bc.open(ctx, linkEnv{rdb: rdb, recv: b})
+	l, err := bc.open(ctx, linkEnv{rdb: rdb, rdbDown: rdbDown, recv: b})
 	if err != nil {
 		return fmt.Errorf("cache: open %s broadcast: %w", b.mode, err)
 	}
@@ -202,16 +208,35 @@ func (b *broadcast) lost(err error) {
 func (b *broadcast) restored() {
 	b.c.epoch.Add(1)
 	b.c.local.clear()
-	if b.pendingAll.Load() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = b.c.publish(ctx, message{All: true})
-		cancel()
-	}
+	b.settle()
 	b.up.Store(true)
 	if b.everUp.Swap(true) {
 		b.resets.Add(context.Background(), 1, b.backA)
 		b.c.opts.Logger.Info("cache: broadcast connection back; in-process cache dropped and in use again", "mode", b.mode)
 	}
+}
+
+func (b *broadcast) idle() { b.settle() }
+
+// settle sends the "drop everything" owed for a failed publish — after the Redis driver has
+// replayed the deletes it lost, so that what the other instances reload from Redis is fresh.
+func (b *broadcast) settle() {
+	if !b.pendingAll.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if rd, ok := b.c.drv.(*redisDriver); ok && rd.lost.Load() {
+		_ = rd.check(ctx) // replays them, unless Redis is still cooling down
+	}
+	_ = b.c.publish(ctx, message{All: true})
+}
+
+// owesReplay says the Redis driver still has deletes to replay: a "drop everything" sent now
+// would have the other instances reload stale values from Redis.
+func (c *Cache) owesReplay() bool {
+	rd, ok := c.drv.(*redisDriver)
+	return ok && rd.lost.Load()
 }
 
 // publish sends msg to the other instances (nothing without a broadcast). A failure is
@@ -222,7 +247,15 @@ func (c *Cache) publish(ctx context.Context, msg message) error {
 	if b == nil {
 		return nil
 	}
-	if b.pendingAll.Load() && !msg.All {
+	if c.owesReplay() {
+		// Redis still holds values whose deletes were lost: whatever the other instances
+		// reload before the replay may be stale, so they drop everything after it.
+		b.pendingAll.Store(true)
+	}
+	if msg.All && c.owesReplay() {
+		return fmt.Errorf("cache: broadcast over %s: %w", b.mode, ErrUnavailable) // stays owed
+	}
+	if b.pendingAll.Load() && !msg.All && !c.owesReplay() {
 		if err := c.publish(ctx, message{All: true}); err != nil {
 			return err
 		}

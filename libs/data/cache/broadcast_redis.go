@@ -55,7 +55,7 @@ func (rb RedisBroadcast) open(_ context.Context, env linkEnv) (link, error) {
 		ro.MaxRetries, ro.DialerRetries = -1, 1
 		l.rdb, l.own = redis.NewClient(ro), true
 	case env.rdb != nil:
-		l.rdb = env.rdb
+		l.rdb, l.down = env.rdb, env.rdbDown
 	default:
 		return nil, errors.New("no Redis: set RedisBroadcast.URL or use a Redis cache")
 	}
@@ -65,6 +65,7 @@ func (rb RedisBroadcast) open(_ context.Context, env linkEnv) (link, error) {
 type redisLink struct {
 	rdb       *redis.Client
 	own       bool
+	down      func() bool // the cache's driver is cooling down on this client (nil: not shared)
 	channel   string
 	heartbeat time.Duration
 	recv      receiver
@@ -112,6 +113,7 @@ func (l *redisLink) receive(ctx context.Context, ps *redis.PubSub) (connected bo
 		if err != nil {
 			var ne net.Error
 			if connected && !pinged && errors.As(err, &ne) && ne.Timeout() {
+				l.recv.idle()
 				if err := ps.Ping(ctx); err != nil {
 					return connected, fmt.Errorf("ping the subscription: %w", err)
 				}
@@ -135,6 +137,9 @@ func (l *redisLink) receive(ctx context.Context, ps *redis.PubSub) (connected bo
 }
 
 func (l *redisLink) publish(ctx context.Context, payload []byte) error {
+	if l.down != nil && l.down() {
+		return ErrUnavailable // the pending "drop everything" goes out once Redis answers
+	}
 	return l.rdb.Publish(ctx, l.channel, payload).Err()
 }
 

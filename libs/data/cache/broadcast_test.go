@@ -410,3 +410,46 @@ func TestReplayDoesNotBlockOtherCalls(t *testing.T) {
 		return err == nil && !ok && v == ""
 	})
 }
+
+// Instance a cannot reach Redis when it deletes: neither the DEL nor its broadcast get out.
+// Once a's connection is back, a replays the DEL and then tells everyone to drop everything,
+// with no further call from a's users: b stops serving the stale value by itself.
+func TestInvalidationLostByOneInstanceReachesTheOthersAfter(t *testing.T) {
+	t.Parallel()
+	redisURL := needRedis(t)
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := startProxy(t, opt.Addr)
+	p, ch := prefix(t), channel(t)
+	t.Cleanup(func() { dropPrefix(t, redisURL, p) })
+	openVia := func(u string) func(cache.Options) (*cache.Cache, error) {
+		return func(o cache.Options) (*cache.Cache, error) {
+			o.L1Size, o.Broadcast = 1000, cache.RedisBroadcast{Channel: ch, Heartbeat: 50 * time.Millisecond}
+			return cache.NewRedis(context.Background(), cache.RedisOptions{Options: o, URL: u, Prefix: p, NoTracing: true,
+				Timeout: 100 * time.Millisecond, Cooldown: 20 * time.Millisecond})
+		}
+	}
+	a := newInstance(t, openVia(fmt.Sprintf("redis://%s/%d", px.addr(), opt.DB)))
+	b := newInstance(t, openVia(redisURL))
+	waitConnected(t, a, b)
+	ctx := context.Background()
+	var db source
+	db.set("v1")
+	for _, in := range []instance{a, b} {
+		if v, err := cache.Of[string](in.c).Remember(ctx, "k", time.Minute, db.load); err != nil || v != "v1" {
+			t.Fatalf("first read: %q %v", v, err)
+		}
+	}
+	px.cut()
+	db.set("v2")
+	if err := a.c.Delete(ctx, "k"); err == nil {
+		t.Fatal("delete with a's connection cut reported success")
+	}
+	px.restore()
+	waitUntil(t, "b stops serving the value a deleted during its outage", func() bool {
+		v, err := cache.Of[string](b.c).Remember(ctx, "k", time.Minute, db.load)
+		return err == nil && v == "v2"
+	})
+}

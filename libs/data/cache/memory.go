@@ -48,7 +48,7 @@ func NewMemory(o MemoryOptions) (*Cache, error) {
 		_ = m.close()
 		return nil, err
 	}
-	if err := c.startBroadcast(context.Background(), nil); err != nil {
+	if err := c.startBroadcast(context.Background(), nil, nil); err != nil {
 		_ = c.Close()
 		return nil, err
 	}
@@ -106,6 +106,11 @@ func (m *memory) set(_ context.Context, items []item, ttl time.Duration, tags []
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// Values first: a prune below must find them held, or it would drop their keys from the
+	// tag and a flush would miss them.
+	for _, it := range items {
+		m.c.Set(it.key, memEntry{v: it.val, ttl: ttl})
+	}
 	for _, tag := range tags {
 		set := m.tags[tag]
 		if set == nil {
@@ -116,9 +121,6 @@ func (m *memory) set(_ context.Context, items []item, ttl time.Duration, tags []
 			set[it.key] = struct{}{}
 		}
 		m.maybePrune(tag, set)
-	}
-	for _, it := range items {
-		m.c.Set(it.key, memEntry{v: it.val, ttl: ttl})
 	}
 	return nil
 }

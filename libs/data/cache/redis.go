@@ -136,7 +136,8 @@ func NewRedis(ctx context.Context, o RedisOptions) (*Cache, error) {
 			return nil, err
 		}
 	}
-	if err := c.startBroadcast(ctx, d.rdb); err != nil {
+	down := func() bool { until := d.downUntil.Load(); return until != 0 && d.now().UnixNano() < until }
+	if err := c.startBroadcast(ctx, d.rdb, down); err != nil {
 		_ = c.Close()
 		return nil, err
 	}
