@@ -271,7 +271,7 @@ func (c *Cache) publish(ctx context.Context, msg message) error {
 	if err != nil {
 		b.pendingAll.Store(true)
 		b.errs.Add(context.Background(), 1, b.attrs)
-		if ctx.Err() == nil {
+		if ctx.Err() == nil && !errors.Is(err, ErrUnavailable) { // the cool-down was logged when it began
 			c.opts.Logger.WarnContext(ctx, "cache: invalidation not broadcast; every instance will drop its in-process cache once it can be", "mode", b.mode, "err", err)
 		}
 		return fmt.Errorf("cache: broadcast over %s: %w", b.mode, err)
