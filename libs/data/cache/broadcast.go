@@ -141,7 +141,8 @@ func (c *Cache) startBroadcast(ctx context.Context, rdb *redis.Client, rdbDown f
 	m := c.opts.MeterProvider.Meter("github.com/brisk-go/brisk/libs/data/cache")
 	var err, e error
 	b.lag, e = m.Float64Histogram("brisk.cache.broadcast.lag", metric.WithUnit("s"),
-		metric.WithDescription("Time from publishing an invalidation to applying it on another instance."))
+		metric.WithDescription("Time from publishing an invalidation to applying it on another instance."),
+		metric.WithExplicitBucketBoundaries(secondsBuckets...))
 	err = errors.Join(err, e)
 	b.resets, e = m.Int64Counter("brisk.cache.broadcast.resets", metric.WithUnit("{reset}"),
 		metric.WithDescription("In-process cache levels dropped whole because the broadcast connection was lost or came back."))

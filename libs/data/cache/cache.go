@@ -121,7 +121,8 @@ func newInstruments(mp metric.MeterProvider, driver string) (*instruments, error
 	err = errors.Join(err, e)
 	counters[kindError], e = m.Int64ObservableCounter("brisk.cache.errors", metric.WithUnit("{error}"), metric.WithDescription("Failed cache driver calls."))
 	err = errors.Join(err, e)
-	in.duration, e = m.Float64Histogram("brisk.cache.duration", metric.WithUnit("s"), metric.WithDescription("Time of one Redis call."))
+	in.duration, e = m.Float64Histogram("brisk.cache.duration", metric.WithUnit("s"), metric.WithDescription("Time of one Redis call."),
+		metric.WithExplicitBucketBoundaries(secondsBuckets...))
 	err = errors.Join(err, e)
 	if err != nil {
 		return nil, fmt.Errorf("cache: create metrics: %w", err)
@@ -147,6 +148,10 @@ func newInstruments(mp metric.MeterProvider, driver string) (*instruments, error
 	}
 	return in, nil
 }
+
+// secondsBuckets suit a Redis call or a broadcast's lag (100µs to 10s): the SDK's default
+// boundaries start at 5 and would put every one in the first bucket.
+var secondsBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
 func (in *instruments) add(o op, kind int, n int64) { in.counts[o][kind].Add(n) }
 
