@@ -57,7 +57,9 @@ type Config struct {
 	}
 	RedisURL string
 	Cache    struct {
-		TTL time.Duration
+		TTL       time.Duration
+		L1Size    int
+		Broadcast string // auto, redis, postgres, off; CacheBroadcast resolves auto
 	}
 
 	Jobs struct {
@@ -131,6 +133,21 @@ func (c *Config) onSQLiteUnless(mode string) bool {
 	default:
 		return c.Database.Target.Dialect == "sqlite"
 	}
+}
+
+// CacheBroadcast resolves CACHE_BROADCAST to the cache's broadcast mode: "redis", "postgres",
+// "local" (in-process, the embedded default) or "off" (cache.BroadcastFor takes these words).
+func (c *Config) CacheBroadcast() string {
+	if c.Cache.Broadcast != "auto" {
+		return c.Cache.Broadcast
+	}
+	if c.RedisURL != "" {
+		return "redis"
+	}
+	if c.Database.Target.Dialect == "postgres" {
+		return "postgres"
+	}
+	return "local"
 }
 
 // Setting describes one configuration key.
@@ -446,6 +463,13 @@ func settings() []Setting {
 			"How long the API keeps a cached article, profile or tag list; writes invalidate their entries at once, so this bounds only what another instance's race could leave behind.",
 			func(profiles.Settings) time.Duration { return time.Minute },
 			func(c *Config) *time.Duration { return &c.Cache.TTL }),
+		intSetting("cache.l1_size", "CACHE_L1_SIZE",
+			"Entries each instance keeps in process: the whole cache without REDIS_URL; with it, the L1 level in front of Redis that serves hot reads without a round trip (kept coherent by CACHE_BROADCAST; 0 turns the L1 off so every cached read goes to Redis).", 0,
+			func(profiles.Settings) int { return 100_000 },
+			func(c *Config) *int { return &c.Cache.L1Size }),
+		enumSetting("cache.broadcast", "CACHE_BROADCAST",
+			"How deletes and tag flushes reach the other instances' in-process caches: auto is redis (pub/sub) with REDIS_URL, postgres (LISTEN/NOTIFY) on a PostgreSQL DATABASE_URL, and in-process on the embedded default; off sends nothing (right for one instance only; with REDIS_URL it also turns the L1 off).",
+			[]string{"auto", "redis", "postgres", "off"}, func(c *Config) *string { return &c.Cache.Broadcast }),
 		enumSetting("jobs.in_process", "JOBS_IN_PROCESS",
 			"Run the background job workers inside the API process: auto does so on SQLite (the embedded default has no separate worker) and leaves PostgreSQL to `worker run`.",
 			[]string{"auto", "true", "false"}, func(c *Config) *string { return &c.Jobs.InProcess }),
@@ -701,6 +725,16 @@ func crossCheck(c *Config) error {
 		return &Error{Env: "JOBS_RESCUE_AFTER", Key: "jobs.rescue_after", Value: c.Jobs.RescueAfter.String(),
 			Allowed: fmt.Sprintf("more than JOBS_JOB_TIMEOUT (%s)", c.Jobs.JobTimeout),
 			Reason:  "a job still running within its timeout would be taken for lost"}
+	}
+	if c.Cache.Broadcast == "redis" && c.RedisURL == "" {
+		return &Error{Env: "CACHE_BROADCAST", Key: "cache.broadcast", Value: c.Cache.Broadcast,
+			Allowed: "auto, postgres or off without REDIS_URL", Reason: "broadcasting over Redis needs REDIS_URL"}
+	}
+	if c.Cache.Broadcast == "postgres" {
+		if t, err := data.ParseURL(c.Database.URL, 0); err != nil || t.Dialect != "postgres" {
+			return &Error{Env: "CACHE_BROADCAST", Key: "cache.broadcast", Value: c.Cache.Broadcast,
+				Allowed: "auto, redis or off without a PostgreSQL DATABASE_URL", Reason: "LISTEN/NOTIFY needs PostgreSQL"}
+		}
 	}
 	if c.Context.DefaultTimeout > c.Context.MaxTimeout {
 		return &Error{Env: "CONTEXT_DEFAULT_TIMEOUT", Key: "context.default_timeout", Value: c.Context.DefaultTimeout.String(),

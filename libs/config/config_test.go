@@ -103,6 +103,11 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		{map[string]string{"DATABASE_AUTO_MIGRATE": "sometimes"}, "DATABASE_AUTO_MIGRATE"},
 		{map[string]string{"DATABASE_BATCH_FINDS": "always"}, "DATABASE_BATCH_FINDS"},
 		{map[string]string{"HTTP_MAX_BODY_BYTES": "10"}, "HTTP_MAX_BODY_BYTES"},
+		{map[string]string{"CACHE_L1_SIZE": "-1"}, "CACHE_L1_SIZE"},
+		{map[string]string{"CACHE_BROADCAST": "carrier-pigeon"}, "CACHE_BROADCAST"},
+		{map[string]string{"CACHE_BROADCAST": "redis"}, "CACHE_BROADCAST"},
+		{map[string]string{"CACHE_BROADCAST": "postgres"}, "CACHE_BROADCAST"},
+		{map[string]string{"CACHE_BROADCAST": "postgres", "DATABASE_URL": "sqlite:///tmp/x.db"}, "CACHE_BROADCAST"},
 	}
 	for _, tc := range cases {
 		_, _, err := config.Load(nil, env(tc.env), "api")
@@ -233,5 +238,38 @@ func TestEachAppValidatesOnlyWhatItReads(t *testing.T) {
 	}
 	if _, _, err := config.Load(nil, env(nil), "background"); err == nil {
 		t.Error("Load accepted an unknown app")
+	}
+}
+
+func TestCacheBroadcastResolvesAuto(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, "local"},
+		{map[string]string{"DATABASE_URL": "sqlite:///tmp/x.db"}, "local"},
+		{map[string]string{"DATABASE_URL": "postgres://u@h:5432/db"}, "postgres"},
+		{map[string]string{"DATABASE_URL": "postgres://u@h:5432/db", "REDIS_URL": "redis://h:6379/0"}, "redis"},
+		{map[string]string{"REDIS_URL": "redis://h:6379/0"}, "redis"},
+		{map[string]string{"DATABASE_URL": "postgres://u@h:5432/db", "REDIS_URL": "redis://h:6379/0", "CACHE_BROADCAST": "postgres"}, "postgres"},
+		{map[string]string{"REDIS_URL": "redis://h:6379/0", "CACHE_BROADCAST": "off"}, "off"},
+		{map[string]string{"REDIS_URL": "redis://h:6379/0", "CACHE_BROADCAST": "redis"}, "redis"},
+	} {
+		c, _, err := config.Load(nil, env(tc.env), "api")
+		if err != nil {
+			t.Fatalf("%v: %v", tc.env, err)
+		}
+		if got := c.CacheBroadcast(); got != tc.want {
+			t.Errorf("%v: CacheBroadcast() = %q, want %q", tc.env, got, tc.want)
+		}
+	}
+	c, _, err := config.Load(nil, env(map[string]string{"CACHE_L1_SIZE": "0"}), "api")
+	if err != nil || c.Cache.L1Size != 0 {
+		t.Fatalf("CACHE_L1_SIZE=0: %v %v", c.Cache.L1Size, err)
+	}
+	c, _, _ = config.Load(nil, env(nil), "api")
+	if c.Cache.L1Size != 100_000 || c.Cache.Broadcast != "auto" {
+		t.Fatalf("defaults: %d %q", c.Cache.L1Size, c.Cache.Broadcast)
 	}
 }

@@ -2,6 +2,8 @@ package cache_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -279,4 +281,62 @@ func BenchmarkRedisRaw(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkLevels compares one cached read three ways in one process: the memory cache alone,
+// two levels (an L1 in front of Redis, kept coherent by a Redis broadcast) and Redis alone.
+// The two-level hit should cost what the memory hit costs (target ≥ 0.95× its throughput).
+func BenchmarkLevels(b *testing.B) {
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		b.Skip("TEST_REDIS_URL not set")
+	}
+	ctx := context.Background()
+	mem, err := cache.NewMemory(cache.MemoryOptions{Options: cache.Options{Logger: quiet}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mem.Close()
+	p1, p2 := prefix(b), prefix(b)
+	defer dropPrefix(b, url, p1)
+	defer dropPrefix(b, url, p2)
+	var ch [6]byte
+	_, _ = rand.Read(ch[:])
+	two, err := cache.NewRedis(ctx, cache.RedisOptions{Options: cache.Options{Logger: quiet, L1Size: 100_000,
+		Broadcast: cache.RedisBroadcast{Channel: "brisk_bench_" + hex.EncodeToString(ch[:])}}, URL: url, Prefix: p1, NoTracing: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer two.Close()
+	for !two.Broadcasting() {
+		time.Sleep(time.Millisecond)
+	}
+	rc, err := cache.NewRedis(ctx, cache.RedisOptions{Options: cache.Options{Logger: quiet}, URL: url, Prefix: p2, NoTracing: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rc.Close()
+	keys := benchKeys(1000)
+	for _, c := range []*cache.Cache{mem, two, rc} {
+		arts := cache.Of[article](c)
+		for _, k := range keys {
+			if err := arts.Set(ctx, k, benchArticle, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for _, lv := range []struct {
+		name string
+		c    *cache.Cache
+	}{{"memory", mem}, {"l1+redis", two}, {"redis", rc}} {
+		arts := cache.Of[article](lv.c)
+		b.Run(lv.name+"/get-hit", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, ok, _ := arts.Get(ctx, keys[i%len(keys)]); !ok {
+					b.Fatal("miss")
+				}
+			}
+		})
+	}
 }

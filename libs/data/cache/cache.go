@@ -33,6 +33,16 @@ type Options struct {
 	Logger *slog.Logger
 	// MeterProvider receives the metrics (default the OTel global provider).
 	MeterProvider metric.MeterProvider
+	// Broadcast carries deletes and tag flushes to every other instance sharing the cache
+	// (RedisBroadcast, PostgresBroadcast, LocalBroadcast; BroadcastFor picks one from a mode
+	// word). Nil: none, as before — right for one instance, or for Redis without an L1.
+	Broadcast Broadcaster
+	// L1Size, on a Redis cache with a Broadcast, keeps up to that many entries in an
+	// in-process level in front of Redis (0: no L1, every read is a Redis round trip). On the
+	// memory cache opened by Open it is the memory cache's size (0: DefaultMaxEntries).
+	L1Size int
+	// Now is the clock of the broadcast (publish time, lag); default time.Now.
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -44,6 +54,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MeterProvider == nil {
 		o.MeterProvider = otel.GetMeterProvider()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }
@@ -108,7 +121,8 @@ func newInstruments(mp metric.MeterProvider, driver string) (*instruments, error
 	err = errors.Join(err, e)
 	counters[kindError], e = m.Int64ObservableCounter("brisk.cache.errors", metric.WithUnit("{error}"), metric.WithDescription("Failed cache driver calls."))
 	err = errors.Join(err, e)
-	in.duration, e = m.Float64Histogram("brisk.cache.duration", metric.WithUnit("s"), metric.WithDescription("Time of one Redis call."))
+	in.duration, e = m.Float64Histogram("brisk.cache.duration", metric.WithUnit("s"), metric.WithDescription("Time of one Redis call."),
+		metric.WithExplicitBucketBoundaries(secondsBuckets...))
 	err = errors.Join(err, e)
 	if err != nil {
 		return nil, fmt.Errorf("cache: create metrics: %w", err)
@@ -135,16 +149,33 @@ func newInstruments(mp metric.MeterProvider, driver string) (*instruments, error
 	return in, nil
 }
 
+// secondsBuckets suit a Redis call or a broadcast's lag (100µs to 10s): the SDK's default
+// boundaries start at 5 and would put every one in the first bucket.
+var secondsBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
 func (in *instruments) add(o op, kind int, n int64) { in.counts[o][kind].Add(n) }
 
-// Cache is a cache over one driver. It is safe for concurrent use; use Of[T] for typed access.
+// Cache is a cache over one driver, optionally behind an in-process L1 level. It is safe for
+// concurrent use; use Of[T] for typed access.
 type Cache struct {
-	drv     driver
+	drv     driver // the only level, or the L2 behind l1
 	opts    Options
 	m       *instruments
 	sf      singleflight.Group
 	timeAll bool // time calls (network drivers); memory calls are not timed
 	encodes bool // the driver stores JSON, not the values themselves
+
+	// l1 is the in-process level in front of a Redis drv (nil without one); l1m counts its
+	// hits and misses under driver="l1".
+	l1  *memory
+	l1m *instruments
+	// local is the in-process store that broadcasts invalidate: l1, or drv when it is the
+	// memory driver; nil for Redis alone.
+	local *memory
+	// epoch moves on every invalidation applied to local: a fill that began before one is
+	// not stored (or is removed again), so a value read before a delete never outlives it.
+	epoch atomic.Uint64
+	bc    *broadcast // nil without Options.Broadcast
 
 	closeOnce sync.Once
 	closeErr  error
@@ -157,28 +188,70 @@ func newCache(drv driver, o Options, timeAll bool) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cache{drv: drv, opts: o, m: m, timeAll: timeAll, encodes: drv.encodes()}, nil
+	c := &Cache{drv: drv, opts: o, m: m, timeAll: timeAll, encodes: drv.encodes()}
+	if mem, ok := drv.(*memory); ok {
+		c.local = mem
+	}
+	return c, nil
 }
 
 // Open returns a Redis cache for a redis:// or rediss:// URL and the memory cache for "".
+// With o.Broadcast set, the Redis cache gets an in-process L1 of o.L1Size entries in front of
+// Redis, and the memory cache shares its invalidations with the other instances. Open also
+// routes go-redis's own log lines through o.Logger (SetRedisLogger).
 func Open(ctx context.Context, redisURL string, o Options) (*Cache, error) {
 	if redisURL == "" {
-		return NewMemory(MemoryOptions{Options: o})
+		return NewMemory(MemoryOptions{Options: o, MaxEntries: o.L1Size})
 	}
+	SetRedisLogger(o.Logger)
 	return NewRedis(ctx, RedisOptions{Options: o, URL: redisURL})
 }
 
-// Driver names the driver: "memory" or "redis".
+// Driver names the driver: "memory" or "redis" ("redis" with an L1 in front too).
 func (c *Cache) Driver() string { return c.drv.name() }
 
-// Close releases the driver (stops the memory cache's goroutines, closes a Redis client this
-// Cache opened). Safe to call more than once.
+// Levels says how reads are served: "memory", "redis" or "l1+redis".
+func (c *Cache) Levels() string {
+	if c.l1 != nil {
+		return "l1+" + c.drv.name()
+	}
+	return c.drv.name()
+}
+
+// Close stops the broadcast and releases the driver (stops the memory cache's goroutines,
+// closes a Redis client this Cache opened). Safe to call more than once.
 func (c *Cache) Close() error {
 	c.closeOnce.Do(func() {
 		c.closed.Store(true)
-		c.closeErr = errors.Join(c.drv.close(), c.m.reg.Unregister())
+		var errs []error
+		if c.bc != nil {
+			errs = append(errs, c.bc.stop())
+		}
+		errs = append(errs, c.drv.close(), c.m.reg.Unregister())
+		if c.l1 != nil {
+			errs = append(errs, c.l1.close(), c.l1m.reg.Unregister())
+		}
+		c.closeErr = errors.Join(errs...)
 	})
 	return c.closeErr
+}
+
+// localOff says the in-process store must not be used: the broadcast link is down, so it may
+// have missed invalidations.
+func (c *Cache) localOff() bool { return c.bc != nil && !c.bc.up.Load() }
+
+// fillLocal stores a value read from L2 or loaded into the in-process store, unless an
+// invalidation was applied since the read began (epoch moved); if one lands while storing,
+// the value is taken out again.
+func (c *Cache) fillLocal(key string, v any, ttl time.Duration, tags []string, epoch uint64) {
+	m := c.local
+	if c.localOff() || c.epoch.Load() != epoch {
+		return
+	}
+	_ = m.set(context.Background(), []item{{key, v}}, ttl, tags)
+	if c.localOff() || c.epoch.Load() != epoch {
+		_ = m.delete(context.Background(), []string{key})
+	}
 }
 
 func (c *Cache) isClosed() bool { return c.closed.Load() }
@@ -215,7 +288,8 @@ func (c *Cache) ttl(ttl time.Duration) time.Duration {
 	return ttl
 }
 
-// Delete removes keys. Missing keys are not an error.
+// Delete removes keys, here and (with a Broadcast) on every other instance. Missing keys are
+// not an error.
 func (c *Cache) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
@@ -227,9 +301,15 @@ func (c *Cache) Delete(ctx context.Context, keys ...string) error {
 	err := c.drv.delete(ctx, keys)
 	c.done(ctx, opDelete, began)
 	if err != nil {
-		return c.failed(ctx, opDelete, keys[0], err)
+		err = c.failed(ctx, opDelete, keys[0], err)
 	}
-	return nil
+	if c.local != nil {
+		c.epoch.Add(1)
+		if c.l1 != nil {
+			_ = c.l1.delete(ctx, keys)
+		}
+	}
+	return errors.Join(err, c.publish(ctx, message{Keys: keys}))
 }
 
 // TagSet names tags to flush; get one from Cache.Tags.
@@ -241,21 +321,41 @@ type TagSet struct {
 // Tags selects tags, for Flush.
 func (c *Cache) Tags(tags ...string) TagSet { return TagSet{c: c, tags: tags} }
 
-// Flush deletes every key stored under any of the tags, and the tags themselves.
+// Flush deletes every key stored under any of the tags, and the tags themselves, here and
+// (with a Broadcast) on every other instance.
 func (ts TagSet) Flush(ctx context.Context) error {
 	if len(ts.tags) == 0 {
 		return nil
 	}
-	if ts.c.isClosed() {
+	c := ts.c
+	if c.isClosed() {
 		return ErrClosed
 	}
-	began := ts.c.start()
-	err := ts.c.drv.flush(ctx, ts.tags)
-	ts.c.done(ctx, opFlush, began)
-	if err != nil {
-		return ts.c.failed(ctx, opFlush, ts.tags[0], err)
+	began := c.start()
+	var keys []string
+	var err error
+	if rd, ok := c.drv.(*redisDriver); ok && c.l1 != nil {
+		// An L1 filled from Redis does not know a value's tags: the keys Redis deleted are
+		// what the L1s must drop.
+		keys, err = rd.flushKeys(ctx, ts.tags)
+	} else {
+		err = c.drv.flush(ctx, ts.tags)
 	}
-	return nil
+	c.done(ctx, opFlush, began)
+	msg := message{Tags: ts.tags, Keys: keys}
+	if err != nil {
+		err = c.failed(ctx, opFlush, ts.tags[0], err)
+		if c.l1 != nil {
+			msg = message{All: true} // which keys were under the tags is unknown
+		}
+	}
+	if c.local != nil {
+		c.epoch.Add(1)
+		if c.l1 != nil {
+			c.l1.apply(msg)
+		}
+	}
+	return errors.Join(err, c.publish(ctx, msg))
 }
 
 // Typed is the typed view of a Cache for values of type T. It is a small value; make it once
@@ -308,40 +408,90 @@ func (t Typed[T]) encode(v T) (any, error) {
 }
 
 // Get returns the value under key and whether it was found. A driver error is returned (and
-// logged and counted) with found false.
+// logged and counted) with found false. With an L1, a hit there costs no network call, and a
+// value found in Redis is kept in the L1 for the rest of its Redis TTL.
 func (t Typed[T]) Get(ctx context.Context, key string) (T, bool, error) {
 	var zero T
 	c := t.c
 	if c.isClosed() {
 		return zero, false, ErrClosed
 	}
+	if c.l1 != nil && !c.localOff() {
+		if v, ok, _ := c.l1.get(ctx, key); ok {
+			if tv, ok := v.(T); ok {
+				c.l1m.add(opGet, kindHit, 1)
+				return tv, true, nil
+			}
+		}
+		c.l1m.add(opGet, kindMiss, 1)
+		epoch := c.epoch.Load()
+		tv, ttl, ok, err := t.getDriver(ctx, key, true)
+		if ok {
+			if ttl == 0 { // no expiry in Redis: the default bounds the L1 copy
+				ttl = c.opts.DefaultTTL
+			}
+			c.fillLocal(key, tv, ttl, nil, epoch)
+		}
+		return tv, ok, err
+	}
+	if m := c.local; m != nil { // the memory driver, the only level: a direct call
+		if c.localOff() {
+			c.m.add(opGet, kindMiss, 1) // it may be stale while the broadcast is down
+			return zero, false, nil
+		}
+		v, ok, _ := m.get(ctx, key)
+		if !ok {
+			c.m.add(opGet, kindMiss, 1)
+			return zero, false, nil
+		}
+		if tv, ok := v.(T); ok {
+			c.m.add(opGet, kindHit, 1)
+			return tv, true, nil
+		}
+		c.m.add(opGet, kindMiss, 1)
+		return zero, false, c.failed(ctx, opGet, key, fmt.Errorf("stored value is %T, not %T", v, zero))
+	}
+	tv, _, ok, err := t.getDriver(ctx, key, false)
+	return tv, ok, err
+}
+
+// getDriver reads key from drv; withTTL also asks a Redis driver for the time left.
+func (t Typed[T]) getDriver(ctx context.Context, key string, withTTL bool) (T, time.Duration, bool, error) {
+	var zero T
+	c := t.c
 	var v any
 	var ok bool
 	var err error
+	var ttl time.Duration
 	if c.timeAll {
 		began := time.Now()
-		v, ok, err = c.drv.get(ctx, key)
+		if rd, isRedis := c.drv.(*redisDriver); isRedis && withTTL {
+			v, ttl, ok, err = rd.getTTL(ctx, key)
+		} else {
+			v, ok, err = c.drv.get(ctx, key)
+		}
 		c.done(ctx, opGet, began)
 	} else {
 		v, ok, err = c.drv.get(ctx, key)
 	}
 	if err != nil {
-		return zero, false, c.failed(ctx, opGet, key, err)
+		return zero, 0, false, c.failed(ctx, opGet, key, err)
 	}
 	if !ok {
 		c.m.add(opGet, kindMiss, 1)
-		return zero, false, nil
+		return zero, 0, false, nil
 	}
 	tv, err := t.decode(v)
 	if err != nil {
 		c.m.add(opGet, kindMiss, 1)
-		return zero, false, c.failed(ctx, opGet, key, err)
+		return zero, 0, false, c.failed(ctx, opGet, key, err)
 	}
 	c.m.add(opGet, kindHit, 1)
-	return tv, true, nil
+	return tv, ttl, true, nil
 }
 
-// GetMany returns the values found among keys; missing keys are absent from the map.
+// GetMany returns the values found among keys; missing keys are absent from the map. With an
+// L1, keys found there are not asked of Redis.
 func (t Typed[T]) GetMany(ctx context.Context, keys []string) (map[string]T, error) {
 	c := t.c
 	if c.isClosed() {
@@ -351,15 +501,41 @@ func (t Typed[T]) GetMany(ctx context.Context, keys []string) (map[string]T, err
 	if len(keys) == 0 {
 		return out, nil
 	}
+	if c.l1 == nil && c.local != nil && c.localOff() {
+		c.m.add(opGetMany, kindMiss, int64(len(keys)))
+		return out, nil // the memory cache may be stale while the broadcast is down
+	}
+	ask := keys
+	var epoch uint64
+	if c.l1 != nil && !c.localOff() {
+		ask = make([]string, 0, len(keys))
+		for _, k := range keys {
+			if v, ok, _ := c.l1.get(ctx, k); ok {
+				if tv, ok := v.(T); ok {
+					out[k] = tv
+					continue
+				}
+			}
+			ask = append(ask, k)
+		}
+		if n := int64(len(keys) - len(ask)); n > 0 {
+			c.l1m.add(opGetMany, kindHit, n)
+		}
+		if len(ask) == 0 {
+			return out, nil
+		}
+		c.l1m.add(opGetMany, kindMiss, int64(len(ask)))
+		epoch = c.epoch.Load()
+	}
 	began := c.start()
-	vals, found, err := c.drv.getMany(ctx, keys)
+	vals, found, err := c.drv.getMany(ctx, ask)
 	c.done(ctx, opGetMany, began)
 	if err != nil {
-		return out, c.failed(ctx, opGetMany, keys[0], err)
+		return out, c.failed(ctx, opGetMany, ask[0], err)
 	}
 	var hits, misses int64
 	var decodeErr error
-	for i, k := range keys {
+	for i, k := range ask {
 		if !found[i] {
 			misses++
 			continue
@@ -372,6 +548,11 @@ func (t Typed[T]) GetMany(ctx context.Context, keys []string) (map[string]T, err
 		}
 		hits++
 		out[k] = tv
+		if c.l1 != nil {
+			// MGET does not say how long a value has left: keep it in the L1 for the default
+			// TTL at most (broadcasts remove it earlier when it changes).
+			c.fillLocal(k, tv, c.opts.DefaultTTL, nil, epoch)
+		}
 	}
 	if hits > 0 {
 		c.m.add(opGetMany, kindHit, hits)
@@ -382,23 +563,56 @@ func (t Typed[T]) GetMany(ctx context.Context, keys []string) (map[string]T, err
 	return out, decodeErr
 }
 
-// Set stores v under key for ttl (ttl <= 0: Options.DefaultTTL).
+// Set stores v under key for ttl (ttl <= 0: Options.DefaultTTL). With a Broadcast, the other
+// instances drop their copy of key.
 func (t Typed[T]) Set(ctx context.Context, key string, v T, ttl time.Duration) error {
+	return t.store(ctx, key, v, ttl, t.tags, 0, false)
+}
+
+// store writes one value; a fill (Remember's) is kept in the in-process store only if no
+// invalidation landed since epoch, and is not broadcast (it comes from the source of truth).
+func (t Typed[T]) store(ctx context.Context, key string, v T, ttl time.Duration, tags []string, epoch uint64, fill bool) error {
 	c := t.c
 	if c.isClosed() {
 		return ErrClosed
+	}
+	ttl = c.ttl(ttl)
+	if c.l1 == nil && c.local != nil {
+		// The memory driver is the only level.
+		if fill {
+			c.fillLocal(key, v, ttl, tags, epoch)
+			return nil
+		}
+		if !c.localOff() {
+			_ = c.local.set(ctx, []item{{key, v}}, ttl, tags)
+		}
+		return c.publish(ctx, message{Keys: []string{key}})
 	}
 	ev, err := t.encode(v)
 	if err != nil {
 		return c.failed(ctx, opSet, key, err)
 	}
 	began := c.start()
-	err = c.drv.set(ctx, []item{{key, ev}}, c.ttl(ttl), t.tags)
+	err = c.drv.set(ctx, []item{{key, ev}}, ttl, tags)
 	c.done(ctx, opSet, began)
 	if err != nil {
-		return c.failed(ctx, opSet, key, err)
+		err = c.failed(ctx, opSet, key, err)
 	}
-	return nil
+	if c.l1 == nil {
+		return err
+	}
+	if fill {
+		if err == nil {
+			c.fillLocal(key, v, ttl, tags, epoch)
+		}
+		return err
+	}
+	if err == nil && !c.localOff() {
+		_ = c.l1.set(ctx, []item{{key, v}}, ttl, tags)
+	} else {
+		_ = c.l1.delete(ctx, []string{key})
+	}
+	return errors.Join(err, c.publish(ctx, message{Keys: []string{key}}))
 }
 
 // SetMany stores every entry of items for ttl, in one round trip on Redis.
@@ -410,49 +624,49 @@ func (t Typed[T]) SetMany(ctx context.Context, items map[string]T, ttl time.Dura
 	if len(items) == 0 {
 		return nil
 	}
-	batch := make([]item, 0, len(items))
+	ttl = c.ttl(ttl)
+	keys := make([]string, 0, len(items))
+	plain := make([]item, 0, len(items))
 	for k, v := range items {
-		ev, err := t.encode(v)
-		if err != nil {
-			return c.failed(ctx, opSetMany, k, err)
+		keys = append(keys, k)
+		plain = append(plain, item{k, v})
+	}
+	if c.l1 == nil && c.local != nil {
+		if !c.localOff() {
+			_ = c.local.set(ctx, plain, ttl, t.tags)
 		}
-		batch = append(batch, item{k, ev})
+		return c.publish(ctx, message{Keys: keys})
+	}
+	batch := make([]item, 0, len(items))
+	for _, it := range plain {
+		ev, err := t.encode(it.val.(T))
+		if err != nil {
+			return c.failed(ctx, opSetMany, it.key, err)
+		}
+		batch = append(batch, item{it.key, ev})
 	}
 	began := c.start()
-	err := c.drv.set(ctx, batch, c.ttl(ttl), t.tags)
+	err := c.drv.set(ctx, batch, ttl, t.tags)
 	c.done(ctx, opSetMany, began)
 	if err != nil {
-		return c.failed(ctx, opSetMany, batch[0].key, err)
+		err = c.failed(ctx, opSetMany, batch[0].key, err)
 	}
-	return nil
+	if c.l1 == nil {
+		return err
+	}
+	if err == nil && !c.localOff() {
+		_ = c.l1.set(ctx, plain, ttl, t.tags)
+	} else {
+		_ = c.l1.delete(ctx, keys)
+	}
+	return errors.Join(err, c.publish(ctx, message{Keys: keys}))
 }
 
 // RememberTagged is Remember for values whose tags are known only once loaded (an article's
-// id and author): load returns the value and the tags to store it under.
+// id and author): load returns the value and the tags to store it under. Only load's error is
+// returned, and then nothing is stored.
 func (t Typed[T]) RememberTagged(ctx context.Context, key string, ttl time.Duration, load func(context.Context) (T, []string, error)) (T, error) {
-	if v, ok, err := t.Get(ctx, key); ok && err == nil {
-		return v, nil
-	}
-	r, err, _ := t.c.sf.Do(key, func() (any, error) {
-		if v, ok, err := t.Get(ctx, key); ok && err == nil {
-			return v, nil // see Remember
-		}
-		v, tags, err := load(ctx)
-		if err != nil {
-			return nil, err
-		}
-		_ = t.Tags(tags...).Set(ctx, key, v, ttl) // a failure is logged and counted by Set
-		return v, nil
-	})
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	if v, ok := r.(T); ok {
-		return v, nil
-	}
-	v, _, err := load(ctx)
-	return v, err
+	return t.remember(ctx, key, ttl, load)
 }
 
 // Remember returns the cached value under key, or runs load, stores its value for ttl and
@@ -461,6 +675,13 @@ func (t Typed[T]) RememberTagged(ctx context.Context, key string, ttl time.Durat
 // logged and counted, never returned: the loader's value is served instead. Only load's own
 // error is returned (and nothing is stored).
 func (t Typed[T]) Remember(ctx context.Context, key string, ttl time.Duration, load func(context.Context) (T, error)) (T, error) {
+	return t.remember(ctx, key, ttl, func(ctx context.Context) (T, []string, error) {
+		v, err := load(ctx)
+		return v, nil, err
+	})
+}
+
+func (t Typed[T]) remember(ctx context.Context, key string, ttl time.Duration, load func(context.Context) (T, []string, error)) (T, error) {
 	if v, ok, err := t.Get(ctx, key); ok && err == nil {
 		return v, nil
 	}
@@ -470,11 +691,12 @@ func (t Typed[T]) Remember(ctx context.Context, key string, ttl time.Duration, l
 		if v, ok, err := t.Get(ctx, key); ok && err == nil {
 			return v, nil
 		}
-		v, err := load(ctx)
+		epoch := t.c.epoch.Load()
+		v, tags, err := load(ctx)
 		if err != nil {
 			return nil, err
 		}
-		_ = t.Set(ctx, key, v, ttl) // a failure is logged and counted by Set
+		_ = t.store(ctx, key, v, ttl, append(append([]string(nil), t.tags...), tags...), epoch, true) // a failure is logged and counted
 		return v, nil
 	})
 	if err != nil {
@@ -485,5 +707,6 @@ func (t Typed[T]) Remember(ctx context.Context, key string, ttl time.Duration, l
 		return v, nil
 	}
 	// Another type's Remember shared the key in this instant: load for ourselves.
-	return load(ctx)
+	v, _, err := load(ctx)
+	return v, err
 }

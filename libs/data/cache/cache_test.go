@@ -25,7 +25,10 @@ import (
 	"github.com/brisk-go/brisk/libs/data/cache"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	cache.SetRedisLogger(quiet) // the outage tests make go-redis complain
+	goleak.VerifyTestMain(m)
+}
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -55,7 +58,22 @@ func drivers(t *testing.T, mp *sdkmetric.MeterProvider) map[string]*cache.Cache 
 	}
 	t.Cleanup(func() { _ = mem.Close() })
 	out["memory"] = mem
-	if url := os.Getenv("TEST_REDIS_URL"); url != "" {
+	if mp == nil {
+		// The memory cache on an in-process broadcast must behave like the plain one.
+		lo := o
+		lo.Broadcast = cache.LocalBroadcast{}
+		local, err := cache.NewMemory(cache.MemoryOptions{Options: lo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = local.Close() })
+		out["memory+local"] = local
+	}
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" && os.Getenv("BRISK_REQUIRE_REDIS") == "1" {
+		t.Fatal("TEST_REDIS_URL not set and BRISK_REQUIRE_REDIS=1")
+	}
+	if url != "" {
 		p := prefix(t)
 		rc, err := cache.NewRedis(context.Background(), cache.RedisOptions{Options: o, URL: url, Prefix: p, NoTracing: true})
 		if err != nil {
@@ -63,6 +81,19 @@ func drivers(t *testing.T, mp *sdkmetric.MeterProvider) map[string]*cache.Cache 
 		}
 		t.Cleanup(func() { _ = rc.Close(); dropPrefix(t, url, p) })
 		out["redis"] = rc
+		if mp == nil {
+			// Two levels: every behaviour of the API holds with an L1 in front of Redis.
+			lo := o
+			lo.L1Size, lo.Broadcast = 1000, cache.RedisBroadcast{Channel: channel(t)}
+			p2 := prefix(t)
+			two, err := cache.NewRedis(context.Background(), cache.RedisOptions{Options: lo, URL: url, Prefix: p2, NoTracing: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = two.Close(); dropPrefix(t, url, p2) })
+			waitUntil(t, "two-level cache's broadcast connected", two.Broadcasting)
+			out["l1+redis"] = two
+		}
 	}
 	return out
 }
@@ -378,6 +409,9 @@ func startOwnRedis(t *testing.T, port int) *ownRedis {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
+		if os.Getenv("BRISK_REQUIRE_REDIS") == "1" {
+			t.Fatal("redis-server not installed and BRISK_REQUIRE_REDIS=1")
+		}
 		t.Skip("redis-server not installed")
 	}
 	if port == 0 {
@@ -475,9 +509,10 @@ func TestRedisOutageFallsThroughAndRecovers(t *testing.T) {
 	})
 }
 
-// A slow Redis (process stopped, connections open) is a miss after the timeout; an
-// invalidation made meanwhile is replayed when it answers again, so no stale value is served.
-func TestSlowRedisAndLostInvalidationReplayed(t *testing.T) {
+// A slow Redis (process stopped, connections open) is a miss after the timeout, and no stale
+// value is served once it answers again. (The DEL sent to the stopped process runs when it
+// resumes, so this does not show the replay: TestLostInvalidationIsReplayed does.)
+func TestSlowRedisIsAMissAndNothingStaleAfter(t *testing.T) {
 	srv := startOwnRedis(t, 0)
 	ctx := context.Background()
 	c, err := cache.NewRedis(ctx, cache.RedisOptions{
@@ -522,5 +557,192 @@ func TestSlowRedisAndLostInvalidationReplayed(t *testing.T) {
 		if v, err := n.Remember(ctx, k, time.Minute, load); err != nil || v != "v2" {
 			t.Fatalf("%s after recovery: %q %v (stale value served)", k, v, err)
 		}
+	}
+}
+
+func TestRememberTaggedReturnsLoaderErrorAndStoresNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for name, c := range drivers(t, nil) {
+		t.Run(name, func(t *testing.T) {
+			n := cache.Of[int](c)
+			boom := errors.New("db down")
+			v, err := n.RememberTagged(ctx, "k", time.Minute, func(context.Context) (int, []string, error) { return 0, []string{"t"}, boom })
+			if !errors.Is(err, boom) || v != 0 {
+				t.Fatalf("want the loader's error, got %v %v", v, err)
+			}
+			if _, ok, _ := n.Get(ctx, "k"); ok {
+				t.Fatal("a failed load was cached")
+			}
+		})
+	}
+}
+
+// ttl 0 means Options.DefaultTTL: neither "never expires" nor "expired at once".
+func TestZeroTTLMeansTheDefault(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	o := cache.Options{Logger: quiet, DefaultTTL: 3 * time.Second} // long enough to be there at once on a loaded machine
+	caches := map[string]*cache.Cache{}
+	mem, err := cache.NewMemory(cache.MemoryOptions{Options: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mem.Close() })
+	caches["memory"] = mem
+	if url := os.Getenv("TEST_REDIS_URL"); url != "" {
+		p := prefix(t)
+		rc, err := cache.NewRedis(ctx, cache.RedisOptions{Options: o, URL: url, Prefix: p, NoTracing: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = rc.Close(); dropPrefix(t, url, p) })
+		caches["redis"] = rc
+	}
+	for name, c := range caches {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			zeroTTL(t, name, c)
+		})
+	}
+}
+
+func zeroTTL(t *testing.T, name string, c *cache.Cache) {
+	ctx := context.Background()
+	n := cache.Of[int](c)
+	if err := n.Set(ctx, "k", 1, 0); err != nil {
+		t.Fatal(name, err)
+	}
+	if _, err := n.Remember(ctx, "r", 0, func(context.Context) (int, error) { return 2, nil }); err != nil {
+		t.Fatal(name, err)
+	}
+	for _, k := range []string{"k", "r"} {
+		if _, ok, err := n.Get(ctx, k); !ok || err != nil {
+			t.Fatalf("%s: %s stored with ttl 0 is not there at once (%v)", name, k, err)
+		}
+	}
+	for _, k := range []string{"k", "r"} {
+		waitUntil(t, name+": "+k+" stored with ttl 0 expires after the default TTL", func() bool {
+			_, ok, _ := n.Get(ctx, k)
+			return !ok
+		})
+	}
+}
+
+// viaProxy returns a Redis cache that reaches TEST_REDIS_URL through a proxy the test can cut,
+// with a clock the test moves.
+func viaProxy(t *testing.T, now *atomic.Int64) (*cache.Cache, *proxy, string, string) {
+	t.Helper()
+	url := needRedis(t)
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := startProxy(t, opt.Addr)
+	p := prefix(t)
+	c, err := cache.NewRedis(context.Background(), cache.RedisOptions{
+		Options: cache.Options{Logger: quiet}, URL: fmt.Sprintf("redis://%s/%d", px.addr(), opt.DB), Prefix: p,
+		Timeout: time.Second, Cooldown: time.Minute, NoTracing: true, // cuts fail at once; the timeout only has to survive a loaded machine
+		Now: func() time.Time { return time.Unix(0, now.Load()) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(); dropPrefix(t, url, p) })
+	return c, px, url, p
+}
+
+// After a network error the driver leaves Redis alone for the cool-down, even once it could
+// answer; the first call after it uses Redis again.
+func TestRedisCoolDownSkipsRedisAfterAnError(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(time.Unix(1000, 0).UnixNano())
+	c, px, _, _ := viaProxy(t, &now)
+	ctx := context.Background()
+	n := cache.Of[string](c)
+	if err := n.Set(ctx, "k", "v", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	px.cut()
+	if _, _, err := n.Get(ctx, "k"); err == nil || errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("Redis unreachable: want the network error, got %v", err)
+	}
+	px.restore()
+	if _, ok, err := n.Get(ctx, "k"); ok || !errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("inside the cool-down: want ErrUnavailable without calling Redis, got ok=%v %v", ok, err)
+	}
+	now.Add(int64(2 * time.Minute))
+	if v, ok, err := n.Get(ctx, "k"); !ok || err != nil || v != "v" {
+		t.Fatalf("after the cool-down: %q %v %v", v, ok, err)
+	}
+}
+
+// The connection is killed (not paused): the DEL and the tag flush never reach Redis, the
+// stale values stay there, and only the replay after the outage removes them.
+func TestLostInvalidationIsReplayed(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(time.Unix(1000, 0).UnixNano())
+	c, px, url, p := viaProxy(t, &now)
+	ctx := context.Background()
+	n := cache.Of[string](c)
+	var value atomic.Value
+	value.Store("v1")
+	load := func(context.Context) (string, error) { return value.Load().(string), nil }
+	if v, _ := n.Tags("t").Remember(ctx, "tagged", time.Hour, load); v != "v1" {
+		t.Fatal(v)
+	}
+	if v, _ := n.Remember(ctx, "plain", time.Hour, load); v != "v1" {
+		t.Fatal(v)
+	}
+	px.cut()
+	value.Store("v2") // the database changes during the outage
+	if err := c.Delete(ctx, "plain"); err == nil {
+		t.Fatal("Delete with the connection cut reported success")
+	}
+	if err := c.Tags("t").Flush(ctx); err == nil {
+		t.Fatal("Flush with the connection cut reported success")
+	}
+	if v, err := n.Remember(ctx, "plain", time.Hour, load); err != nil || v != "v2" {
+		t.Fatalf("during the outage: %q %v", v, err)
+	}
+	px.restore()
+	// Nothing reached Redis: both stale values are still there.
+	opt, _ := redis.ParseURL(url)
+	direct := redis.NewClient(opt)
+	defer direct.Close()
+	if k, err := direct.Exists(ctx, p+"v:plain", p+"v:tagged").Result(); err != nil || k != 2 {
+		t.Fatalf("stale values in Redis: %d (%v), want 2: the invalidations were not really lost", k, err)
+	}
+	now.Add(int64(2 * time.Minute)) // the cool-down is over
+	for _, k := range []string{"plain", "tagged"} {
+		if v, err := n.Remember(ctx, k, time.Hour, load); err != nil || v != "v2" {
+			t.Fatalf("%s after the outage: %q %v (stale value served: no replay)", k, v, err)
+		}
+	}
+}
+
+// More lost invalidations than the driver remembers one by one: the replay wipes every key
+// under the prefix instead, the ones never invalidated included.
+func TestTooManyLostInvalidationsWipeThePrefix(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(time.Unix(1000, 0).UnixNano())
+	c, px, _, _ := viaProxy(t, &now)
+	ctx := context.Background()
+	n := cache.Of[int](c)
+	if err := n.SetMany(ctx, map[string]int{"kept-1": 1, "kept-2": 2}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	px.cut()
+	for i := range cache.MaxLost + 1 {
+		_ = c.Delete(ctx, fmt.Sprint("gone-", i))
+	}
+	px.restore()
+	now.Add(int64(2 * time.Minute))
+	got, err := n.GetMany(ctx, []string{"kept-1", "kept-2"})
+	if err != nil || len(got) != 0 {
+		t.Fatalf("after the wipe: %v %v, want nothing", got, err)
 	}
 }

@@ -36,16 +36,37 @@ type memory struct {
 	pruneSize map[string]int
 }
 
-// NewMemory returns a cache held in this process.
+// NewMemory returns a cache held in this process. With Options.Broadcast set, deletes and
+// flushes reach the memory caches of every other instance on the same broadcast.
 func NewMemory(o MemoryOptions) (*Cache, error) {
-	if o.MaxEntries <= 0 {
-		o.MaxEntries = 100_000
+	m, err := newMemory(o.MaxEntries)
+	if err != nil {
+		return nil, err
+	}
+	c, err := newCache(m, o.Options, false)
+	if err != nil {
+		_ = m.close()
+		return nil, err
+	}
+	if err := c.startBroadcast(context.Background(), nil, nil); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// DefaultMaxEntries bounds the memory driver (and the L1 level) when no size is given.
+const DefaultMaxEntries = 100_000
+
+func newMemory(maxEntries int) (*memory, error) {
+	if maxEntries <= 0 {
+		maxEntries = DefaultMaxEntries
 	}
 	// A coarse clock (1ms) makes a hit about as cheap as a map read: the precise clock read on
 	// every access was a third of its cost. TTLs are minutes; a millisecond does not matter.
 	clock := otter.NewCoarseClock(time.Millisecond)
 	oc, err := otter.New(&otter.Options[string, memEntry]{
-		MaximumSize: o.MaxEntries,
+		MaximumSize: maxEntries,
 		Clock:       clock,
 		ExpiryCalculator: otter.ExpiryWritingFunc(func(e otter.Entry[string, memEntry]) time.Duration {
 			return e.Value.ttl
@@ -55,13 +76,7 @@ func NewMemory(o MemoryOptions) (*Cache, error) {
 		clock.Stop()
 		return nil, fmt.Errorf("cache: memory driver: %w", err)
 	}
-	m := &memory{c: oc, clock: clock, tags: map[string]map[string]struct{}{}, pruneSize: map[string]int{}}
-	c, err := newCache(m, o.Options, false)
-	if err != nil {
-		_ = m.close()
-		return nil, err
-	}
-	return c, nil
+	return &memory{c: oc, clock: clock, tags: map[string]map[string]struct{}{}, pruneSize: map[string]int{}}, nil
 }
 
 func (m *memory) name() string  { return "memory" }
@@ -91,6 +106,11 @@ func (m *memory) set(_ context.Context, items []item, ttl time.Duration, tags []
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	// Values first: a prune below must find them held, or it would drop their keys from the
+	// tag and a flush would miss them.
+	for _, it := range items {
+		m.c.Set(it.key, memEntry{v: it.val, ttl: ttl})
+	}
 	for _, tag := range tags {
 		set := m.tags[tag]
 		if set == nil {
@@ -101,9 +121,6 @@ func (m *memory) set(_ context.Context, items []item, ttl time.Duration, tags []
 			set[it.key] = struct{}{}
 		}
 		m.maybePrune(tag, set)
-	}
-	for _, it := range items {
-		m.c.Set(it.key, memEntry{v: it.val, ttl: ttl})
 	}
 	return nil
 }
@@ -140,6 +157,16 @@ func (m *memory) flush(_ context.Context, tags []string) error {
 		delete(m.pruneSize, tag)
 	}
 	return nil
+}
+
+// clear drops every entry and tag: what an instance does when it may have missed
+// invalidations.
+func (m *memory) clear() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.c.InvalidateAll()
+	clear(m.tags)
+	clear(m.pruneSize)
 }
 
 func (m *memory) close() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,7 @@ type redisDriver struct {
 	// Invalidations that could not reach Redis are replayed before the next call does, so a
 	// write made while Redis was unreachable is not followed by a stale read once it is back.
 	lost      atomic.Bool
+	replaying atomic.Bool
 	mu        sync.Mutex
 	lostKeys  map[string]struct{}
 	lostTags  map[string]struct{}
@@ -55,24 +57,27 @@ type redisDriver struct {
 const maxLost = 10_000
 
 // flushScript deletes every key recorded under each tag, then the tags, atomically, so a key
-// tagged while the flush runs is either deleted or recorded after it.
+// tagged while the flush runs is either deleted or recorded after it. It returns the keys it
+// deleted (the L1s drop them: they do not know a value's tags).
 var flushScript = redis.NewScript(`
-local n = 0
+local out = {}
 for _, tag in ipairs(KEYS) do
   local members = redis.call('SMEMBERS', tag)
   for i = 1, #members, 500 do
     redis.call('DEL', unpack(members, i, math.min(i + 499, #members)))
   end
-  n = n + #members
+  for _, m in ipairs(members) do
+    out[#out + 1] = m
+  end
   redis.call('DEL', tag)
 end
-return n
+return out
 `)
 
 // NewRedis returns a cache on Redis. It does not wait for Redis to answer: a Redis that is
 // down at start is treated like one that goes down later (misses, counted errors) and is used
 // as soon as it answers.
-func NewRedis(_ context.Context, o RedisOptions) (*Cache, error) {
+func NewRedis(ctx context.Context, o RedisOptions) (*Cache, error) {
 	if o.Prefix == "" {
 		o.Prefix = "brisk:"
 	}
@@ -96,6 +101,9 @@ func NewRedis(_ context.Context, o RedisOptions) (*Cache, error) {
 		ro.WriteTimeout = o.Timeout
 		ro.PoolTimeout = o.Timeout
 		ro.MaxRetries = -1 // a retry doubles the wait; the next request tries again anyway
+		// One dial attempt: go-redis's default is 5, 100ms apart, which put a Redis outage's
+		// fallback at ~450ms instead of within Timeout.
+		ro.DialerRetries = 1
 		d.rdb = redis.NewClient(ro)
 		d.own = true
 		if !o.NoTracing {
@@ -116,7 +124,70 @@ func NewRedis(_ context.Context, o RedisOptions) (*Cache, error) {
 	d.tripped = func(err error) {
 		log.Warn("cache: redis failed; serving without it during the cool-down", "cooldown", d.cooldown, "err", err)
 	}
+	if o.L1Size > 0 && o.Broadcast != nil {
+		// An L1 without a broadcast would serve other instances' stale values: only with one.
+		if c.l1, err = newMemory(o.L1Size); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+		c.local = c.l1
+		if c.l1m, err = newInstruments(c.opts.MeterProvider, "l1"); err != nil {
+			_ = c.Close()
+			return nil, err
+		}
+	}
+	down := func() bool { until := d.downUntil.Load(); return until != 0 && d.now().UnixNano() < until }
+	if err := c.startBroadcast(ctx, d.rdb, down); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
 	return c, nil
+}
+
+// getTTL is get that also returns the time the value has left (0: no expiry), in the same
+// round trip, so that an L1 copy never outlives the Redis one.
+func (d *redisDriver) getTTL(ctx context.Context, key string) (any, time.Duration, bool, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, 0, false, err
+	}
+	k := d.key(key)
+	var get *redis.StringCmd
+	var pttl *redis.DurationCmd
+	_, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.Get(ctx, k)
+		pttl = p.PTTL(ctx, k)
+		return nil
+	})
+	if err := d.result(ctx, err); err != nil {
+		if errors.Is(err, redis.Nil) {
+			return nil, 0, false, nil
+		}
+		return nil, 0, false, err
+	}
+	b, _ := get.Bytes()
+	ttl := pttl.Val()
+	switch {
+	case ttl == -1: // no expiry
+		ttl = 0
+	case ttl < 0: // expired between the two commands
+		return nil, 0, false, nil
+	}
+	return b, ttl, true, nil
+}
+
+// SetRedisLogger sends go-redis's own log lines (reconnections, pool trouble) to log as WARN
+// lines, instead of plain text on stderr. go-redis has one logger per process: the last call
+// wins. Open calls it with Options.Logger.
+func SetRedisLogger(log *slog.Logger) {
+	if log != nil {
+		redis.SetLogger(redisLog{log})
+	}
+}
+
+type redisLog struct{ log *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.log.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
 func (d *redisDriver) name() string  { return "redis" }
@@ -140,6 +211,10 @@ func (d *redisDriver) check(ctx context.Context) error {
 func (d *redisDriver) remember(keys, tags []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.rememberLocked(keys, tags, false)
+}
+
+func (d *redisDriver) rememberLocked(keys, tags []string, whole bool) {
 	if d.lostKeys == nil {
 		d.lostKeys, d.lostTags = map[string]struct{}{}, map[string]struct{}{}
 	}
@@ -149,7 +224,7 @@ func (d *redisDriver) remember(keys, tags []string) {
 	for _, t := range tags {
 		d.lostTags[t] = struct{}{}
 	}
-	if len(d.lostKeys)+len(d.lostTags) > maxLost {
+	if whole || len(d.lostKeys)+len(d.lostTags) > maxLost {
 		d.lostWhole = true
 		clear(d.lostKeys)
 		clear(d.lostTags)
@@ -157,39 +232,66 @@ func (d *redisDriver) remember(keys, tags []string) {
 	d.lost.Store(true)
 }
 
+// replay sends the invalidations lost during an outage. One call replays; the others do not
+// wait for it (no lock is held across the network calls) but get ErrUnavailable — a miss,
+// served by the loader — since what it has not yet deleted could be stale.
 func (d *redisDriver) replay(ctx context.Context) error {
+	if !d.replaying.CompareAndSwap(false, true) {
+		return ErrUnavailable
+	}
+	defer d.replaying.Store(false)
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if !d.lost.Load() {
+		d.mu.Unlock()
 		return nil
 	}
+	whole := d.lostWhole
+	keys := make([]string, 0, len(d.lostKeys))
+	for k := range d.lostKeys {
+		keys = append(keys, k)
+	}
+	tags := make([]string, 0, len(d.lostTags))
+	for t := range d.lostTags {
+		tags = append(tags, t)
+	}
+	clear(d.lostKeys)
+	clear(d.lostTags)
+	d.lostWhole = false
+	d.mu.Unlock()
+
 	var err error
-	if d.lostWhole {
+	if whole {
 		err = d.wipe(ctx)
 	} else {
-		var keys, tags []string
-		for k := range d.lostKeys {
-			keys = append(keys, d.key(k))
-		}
-		for t := range d.lostTags {
-			tags = append(tags, d.tag(t))
-		}
 		if len(keys) > 0 {
-			err = d.rdb.Del(ctx, keys...).Err()
+			full := make([]string, len(keys))
+			for i, k := range keys {
+				full[i] = d.key(k)
+			}
+			err = d.rdb.Del(ctx, full...).Err()
 		}
 		if err == nil && len(tags) > 0 {
-			err = flushScript.Run(ctx, d.rdb, tags).Err()
+			full := make([]string, len(tags))
+			for i, t := range tags {
+				full[i] = d.tag(t)
+			}
+			err = flushScript.Run(ctx, d.rdb, full).Err()
 		}
 	}
 	var reply redis.Error
 	if err = d.result(ctx, err); err != nil && !errors.As(err, &reply) {
+		d.mu.Lock()
+		d.rememberLocked(keys, tags, whole) // still owed
+		d.mu.Unlock()
 		return fmt.Errorf("replay invalidations lost during an outage: %w", err)
 	}
-	// Done, or refused by Redis itself (retrying would never succeed): forget them.
-	clear(d.lostKeys)
-	clear(d.lostTags)
-	d.lostWhole = false
-	d.lost.Store(false)
+	// Done, or refused by Redis itself (retrying would never succeed): forget them, unless
+	// more were lost meanwhile.
+	d.mu.Lock()
+	if len(d.lostKeys) == 0 && len(d.lostTags) == 0 && !d.lostWhole {
+		d.lost.Store(false)
+	}
+	d.mu.Unlock()
 	return nil
 }
 
@@ -314,18 +416,33 @@ func (d *redisDriver) delete(ctx context.Context, keys []string) error {
 }
 
 func (d *redisDriver) flush(ctx context.Context, tags []string) error {
+	_, err := d.flushKeys(ctx, tags)
+	return err
+}
+
+// flushKeys is flush that returns the keys deleted, without the prefix.
+func (d *redisDriver) flushKeys(ctx context.Context, tags []string) ([]string, error) {
+	var keys []string
 	err := d.check(ctx)
 	if err == nil {
 		full := make([]string, len(tags))
 		for i, t := range tags {
 			full[i] = d.tag(t)
 		}
-		err = d.result(ctx, flushScript.Run(ctx, d.rdb, full).Err())
+		var deleted []string
+		deleted, err = flushScript.Run(ctx, d.rdb, full).StringSlice()
+		err = d.result(ctx, err)
+		kp := d.key("")
+		for _, k := range deleted {
+			if len(k) > len(kp) && k[:len(kp)] == kp {
+				keys = append(keys, k[len(kp):])
+			}
+		}
 	}
 	if err != nil {
 		d.remember(nil, tags)
 	}
-	return err
+	return keys, err
 }
 
 func (d *redisDriver) close() error {

@@ -1,0 +1,87 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// racingDriver is the memory driver with one interleaving forced: the first look at a key
+// misses, and meanwhile another caller's flight stores the value (what happens when a caller
+// misses just before a concurrent Remember finishes).
+type racingDriver struct {
+	*memory
+	looks atomic.Int32
+}
+
+func (r *racingDriver) get(ctx context.Context, key string) (any, bool, error) {
+	if r.looks.Add(1) == 1 {
+		_ = r.memory.set(ctx, []item{{key, "stored-by-another-flight"}}, time.Minute, nil)
+		return nil, false, nil
+	}
+	return r.memory.get(ctx, key)
+}
+
+func TestRememberLooksAgainInsideItsFlight(t *testing.T) {
+	m, err := newMemory(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := newCache(&racingDriver{memory: m}, Options{}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, remember := range []func() (string, error){
+		func() (string, error) {
+			return Of[string](c).Remember(context.Background(), "k", time.Minute, func(context.Context) (string, error) {
+				return "", fmt.Errorf("loader ran although the value was stored")
+			})
+		},
+		func() (string, error) {
+			return Of[string](c).RememberTagged(context.Background(), "k", time.Minute, func(context.Context) (string, []string, error) {
+				return "", nil, fmt.Errorf("loader ran although the value was stored")
+			})
+		},
+	} {
+		_ = m.delete(context.Background(), []string{"k"})
+		c.drv.(*racingDriver).looks.Store(0)
+		if v, err := remember(); err != nil || v != "stored-by-another-flight" {
+			t.Fatalf("Remember: %q %v", v, err)
+		}
+	}
+}
+
+// Keys evicted from the memory driver leave its tag sets once a set has grown: without the
+// pruning a tag that is never flushed would grow without bound.
+func TestMemoryTagSetsArePruned(t *testing.T) {
+	m, err := newMemory(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.close()
+	ctx := context.Background()
+	const n = 5000
+	for i := range n {
+		if err := m.set(ctx, []item{{fmt.Sprint("k", i), i}}, time.Hour, []string{"t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.mu.Lock()
+	size := len(m.tags["t"])
+	m.mu.Unlock()
+	if size > 1024 {
+		t.Fatalf("tag set holds %d keys for a cache of 100 entries after %d writes: not pruned", size, n)
+	}
+	// Pruning keeps the keys still held: a flush removes every one of them.
+	if err := m.flush(ctx, []string{"t"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if _, ok, _ := m.get(ctx, fmt.Sprint("k", i)); ok {
+			t.Fatalf("k%d survived the flush of its tag", i)
+		}
+	}
+}
