@@ -12,7 +12,6 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit/services"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data"
-	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/observe"
 	"github.com/brisk-go/brisk/libs/startup"
 )
@@ -37,7 +36,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	stack.Push("database", startup.Closer(db))
 	tel.AddCheck(observe.Check{Name: "database", Probe: db.PingContext})
 
-	appCache, err := cache.Open(ctx, cfg.RedisURL, cache.Options{DefaultTTL: cfg.Cache.TTL, Logger: log})
+	appCache, err := startup.OpenCache(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

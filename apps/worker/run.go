@@ -98,7 +98,15 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 		return err
 	}
 	defer ev.Close(context.WithoutCancel(ctx))
-	if err := listeners.Register(ev, listeners.Deps{Queue: q}); err != nil {
+	// The cache is opened only to broadcast the invalidations of what the import changes (the
+	// tag list) to the API instances; on the embedded SQLite default there is no broadcast
+	// across processes and the API's copy lasts until CACHE_TTL.
+	c, err := startup.OpenCache(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := listeners.Register(ev, listeners.Deps{Queue: q, Cache: c}); err != nil {
 		return err
 	}
 

@@ -730,11 +730,9 @@ func crossCheck(c *Config) error {
 		return &Error{Env: "CACHE_BROADCAST", Key: "cache.broadcast", Value: c.Cache.Broadcast,
 			Allowed: "auto, postgres or off without REDIS_URL", Reason: "broadcasting over Redis needs REDIS_URL"}
 	}
-	if c.Cache.Broadcast == "postgres" {
-		if t, err := data.ParseURL(c.Database.URL, 0); err != nil || t.Dialect != "postgres" {
-			return &Error{Env: "CACHE_BROADCAST", Key: "cache.broadcast", Value: c.Cache.Broadcast,
-				Allowed: "auto, redis or off without a PostgreSQL DATABASE_URL", Reason: "LISTEN/NOTIFY needs PostgreSQL"}
-		}
+	if c.Cache.Broadcast == "postgres" && c.Database.Target.Dialect != "postgres" {
+		return &Error{Env: "CACHE_BROADCAST", Key: "cache.broadcast", Value: c.Cache.Broadcast,
+			Allowed: "auto, redis or off without a PostgreSQL DATABASE_URL", Reason: "LISTEN/NOTIFY needs PostgreSQL"}
 	}
 	if c.Context.DefaultTimeout > c.Context.MaxTimeout {
 		return &Error{Env: "CONTEXT_DEFAULT_TIMEOUT", Key: "context.default_timeout", Value: c.Context.DefaultTimeout.String(),

@@ -22,6 +22,7 @@ import (
 
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data"
+	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/jobs"
 	"github.com/brisk-go/brisk/libs/observe"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"
@@ -219,4 +220,24 @@ func exitCode(name string, err error, stderr io.Writer) int {
 		return 2
 	}
 	return 1
+}
+
+// OpenCache opens the cache the configuration describes: an in-process level (CACHE_L1_SIZE)
+// in front of Redis when REDIS_URL is set, and the invalidation broadcast CACHE_BROADCAST
+// picks (auto: Redis pub/sub with Redis, PostgreSQL LISTEN/NOTIFY on PostgreSQL, in-process on
+// the embedded default), so every instance drops what another one's write changed. Close it
+// when done; that stops the broadcast too.
+func OpenCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (*cache.Cache, error) {
+	bc, err := cache.BroadcastFor(cfg.CacheBroadcast(), cfg.RedisURL, cfg.Database.URL)
+	if err != nil {
+		return nil, fmt.Errorf("cache broadcast: %w", err)
+	}
+	c, err := cache.Open(ctx, cfg.RedisURL, cache.Options{
+		DefaultTTL: cfg.Cache.TTL, Logger: log, L1Size: cfg.Cache.L1Size, Broadcast: bc,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log.Info("cache ready", "driver", c.Driver(), "broadcast", cfg.CacheBroadcast())
+	return c, nil
 }
