@@ -60,3 +60,38 @@ func ExampleBroadcastFor() {
 	// off → no broadcast
 	// cache: broadcast over postgres needs a postgres:// DATABASE_URL
 }
+
+// Remember loads a value once, however many callers miss it at the same time, and keeps it;
+// tags group entries so that one write flushes every entry that shows what it changed.
+func ExampleTyped_Remember() {
+	ctx := context.Background()
+	c, err := cache.NewMemory(cache.MemoryOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+
+	loads := 0
+	profile := func(ctx context.Context) (string, error) {
+		loads++ // the database read
+		return "jake: I work at statefarm", nil
+	}
+	profiles := cache.Of[string](c).Tags("user:7")
+	for range 3 {
+		v, _ := profiles.Remember(ctx, "profile:jake", time.Minute, profile)
+		fmt.Println(v)
+	}
+	fmt.Println("loads:", loads)
+
+	// User 7 changed their bio: flush everything tagged with them.
+	_ = c.Tags("user:7").Flush(ctx)
+	_, _ = profiles.Remember(ctx, "profile:jake", time.Minute, profile)
+	fmt.Println("loads after the flush:", loads)
+	// Output:
+	// jake: I work at statefarm
+	// jake: I work at statefarm
+	// jake: I work at statefarm
+	// loads: 1
+	// loads after the flush: 2
+}
