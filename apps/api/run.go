@@ -57,6 +57,7 @@ func newCLI(getenv func(string) string, stdout io.Writer) *startup.CLI {
 		routesCommand(),
 		aboutCommand(cli, stdout),
 	)
+	root.AddCommand(maintenanceCommands(cli, stdout)...)
 	return cli
 }
 

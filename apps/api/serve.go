@@ -90,7 +90,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		Deadlines:          deadlines(cfg),
 		CORSAllowedOrigins: cfg.HTTP.CORSAllowedOrigins,
 		MaxBodyBytes:       cfg.HTTP.MaxBodyBytes,
-		Middleware:         tel.Middleware("/healthz", "/readyz"),
+		Middleware:         append(tel.Middleware("/healthz", "/readyz"), maintenanceGate(db, log)),
 	})
 	if err != nil {
 		return err
