@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -58,6 +59,7 @@ func newCLI(getenv func(string) string, stdout io.Writer) *startup.CLI {
 		aboutCommand(cli, stdout),
 	)
 	root.AddCommand(maintenanceCommands(cli, stdout)...)
+	root.AddCommand(cacheCommand(cli))
 	return cli
 }
 
@@ -80,7 +82,17 @@ func seedCommand(cli *startup.CLI, stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			return seed.Run(cmd.Context(), db, users, articles, cmd.OutOrStdout())
+			if err := seed.Run(cmd.Context(), db, users, articles, cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			// A running API would otherwise serve its cached tag list and listings until they
+			// expire. Not fatal: the data is in.
+			msg, err := clearCache(cmd.Context(), cfg)
+			if err != nil {
+				msg = "cache not cleared (" + err.Error() + "); a running API shows the new data within CACHE_TTL"
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), msg)
+			return err
 		},
 	}
 	cmd.Flags().IntVar(&users, "users", 100, "users to create")

@@ -44,6 +44,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		return err
 	}
 	stack.Push("cache", startup.Closer(appCache))
+	tel.AddAdminHandler("POST "+cacheClearPath, clearCacheHandler(appCache, log))
 	queue, err := jobQueue(ctx, cfg, db, log)
 	if err != nil {
 		return err

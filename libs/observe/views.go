@@ -36,6 +36,7 @@ func (t *Telemetry) Handler() http.Handler {
 		}
 		writeJSON(w, status, h)
 	})
+	t.mountAdmin(mux)
 	return mux
 }
 
