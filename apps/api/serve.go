@@ -41,6 +41,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		return err
 	}
 	stack.Push("cache", startup.Closer(appCache))
+	tel.AddAdminHandler("POST "+cacheClearPath, clearCacheHandler(appCache, log))
 	queue, err := jobQueue(ctx, cfg, db, log)
 	if err != nil {
 		return err
@@ -105,7 +106,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		Deadlines:          deadlines(cfg),
 		CORSAllowedOrigins: cfg.HTTP.CORSAllowedOrigins,
 		MaxBodyBytes:       cfg.HTTP.MaxBodyBytes,
-		Middleware:         tel.Middleware("/healthz", "/readyz"),
+		Middleware:         append(tel.Middleware("/healthz", "/readyz"), maintenanceGate(db, log)),
 	})
 	if err != nil {
 		return err

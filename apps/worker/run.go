@@ -2,20 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
 	"github.com/uptrace/bun"
 
 	"github.com/brisk-go/brisk/libs/conduit"
@@ -25,50 +21,63 @@ import (
 	"github.com/brisk-go/brisk/libs/startup"
 )
 
-const usage = `usage: worker [flags] [command]
-
-commands:
-  run                    work the job queues until SIGINT/SIGTERM (default)
-  import FILE.ndjson     bulk-import articles, one JSON object per line
-  jobs list [STATE…]     list jobs (default: available, scheduled, retryable, running, discarded)
-  jobs retry ID          make a job available again (for example a discarded one)
-  jobs cancel ID         cancel a job that has not finished
-
-flags: --config FILE, and --KEY=VALUE for any key in docs/configuration.md`
-
-// usageError is a wrong command line: main exits 2 for it, as for a bad configuration value.
-func usageError(msg string) error { return startup.UsageError{Msg: msg, Usage: usage} }
-
 // extraWorkers lets tests add job kinds to the worker (the crash test's probe job).
 var extraWorkers func(workers *river.Workers, db *bun.DB)
 
 // run is the whole program behind main; it returns when ctx ends or the command is done.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cmd := "run"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	cfg, rest, err := config.Load(args, getenv, config.Worker)
-	if err != nil {
-		return err
-	}
-	log := startup.NewLogger(cfg, stdout)
-	switch cmd {
-	case "run":
-		return work(ctx, cfg, log, getenv)
-	case "import":
-		if len(rest) != 1 {
-			return usageError("import needs one FILE")
+	return newCLI(getenv, stdout).Execute(ctx, args, stdout)
+}
+
+// newCLI builds the worker's command tree; stdout is where commands log and print.
+func newCLI(getenv func(string) string, stdout io.Writer) *startup.CLI {
+	var cli *startup.CLI
+	// withConfig runs fn with the loaded configuration and a logger on stdout.
+	withConfig := func(fn func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			cfg, err := cli.Config()
+			if err != nil {
+				return err
+			}
+			return fn(cmd.Context(), cfg, startup.NewLogger(cfg, stdout), args)
 		}
-		return importCmd(ctx, cfg, log, rest[0], stdout)
-	case "jobs":
-		return jobsCmd(ctx, cfg, log, rest, stdout)
-	case "help":
-		_, err := fmt.Fprintln(stdout, usage)
-		return err
-	default:
-		return usageError(fmt.Sprintf("unknown command %q", cmd))
 	}
+	runCmd := withConfig(func(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []string) error {
+		return work(ctx, cfg, log, getenv)
+	})
+	root := &cobra.Command{
+		Use:   "worker",
+		Short: "Brisk's background worker: works the job queues, imports, manages jobs",
+		Long: "Brisk's background worker. Run bare, it works the job queues until SIGINT or SIGTERM\n" +
+			"(the same as \"worker run\"); it needs the API's DATABASE_URL.",
+		Example: "  DATABASE_URL=postgres://… worker\n" +
+			"  worker import articles.ndjson\n" +
+			"  worker jobs list discarded\n" +
+			"  worker jobs retry --all-failed\n" +
+			"  worker jobs stats",
+		Args: startup.Subcommands(true),
+		RunE: runCmd,
+	}
+	root.AddCommand(&cobra.Command{
+		Use:     "run",
+		Short:   "Work the job queues until SIGINT or SIGTERM (the default command)",
+		Example: "  worker run --jobs.max_workers=20",
+		Args:    startup.Args(cobra.NoArgs),
+		RunE:    runCmd,
+	}, &cobra.Command{
+		Use:   "import FILE",
+		Short: "Bulk-import articles from FILE, one JSON object per line (ndjson)",
+		Long: "Bulk-import articles from FILE, one JSON object per line. Lines that are not valid are\n" +
+			"reported and skipped; importing the same file twice imports nothing twice.",
+		Example: "  worker import articles.ndjson",
+		Args:    startup.Args(cobra.ExactArgs(1)),
+		RunE: withConfig(func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+			return importCmd(ctx, cfg, log, args[0], stdout)
+		}),
+	})
+	cli = startup.NewCLI(config.Worker, root, getenv)
+	root.AddCommand(jobsCommand(withConfig, stdout), startup.VersionCommand(), cli.ConfigCommand())
+	return cli
 }
 
 func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path string, stdout io.Writer) error {
@@ -145,83 +154,4 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 	}
 	fmt.Fprintf(stdout, "import: %d lines, %d imported, %d duplicates, %d invalid\n", rep.Lines, rep.Imported, rep.Duplicates, rep.Invalid)
 	return err
-}
-
-func jobsCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return usageError("jobs needs list, retry ID or cancel ID")
-	}
-	db, err := startup.OpenDatabase(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	q, err := queue(ctx, cfg, db, log, nil)
-	if err != nil {
-		return err
-	}
-	defer q.Stop(context.WithoutCancel(ctx))
-	id := func() (int64, error) {
-		if len(args) != 2 {
-			return 0, usageError(fmt.Sprintf("jobs %s needs one job ID", args[0]))
-		}
-		n, err := strconv.ParseInt(args[1], 10, 64)
-		if err != nil {
-			return 0, usageError(fmt.Sprintf("jobs %s: %q is not a job ID", args[0], args[1]))
-		}
-		return n, nil
-	}
-	var rows []*rivertype.JobRow
-	switch args[0] {
-	case "list":
-		states := []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateScheduled,
-			rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateDiscarded}
-		if len(args) > 1 {
-			states = states[:0]
-			valid := map[rivertype.JobState]bool{}
-			for _, s := range rivertype.JobStates() {
-				valid[s] = true
-			}
-			for _, s := range args[1:] {
-				if !valid[rivertype.JobState(s)] {
-					return usageError(fmt.Sprintf("jobs list: unknown state %q", s))
-				}
-				states = append(states, rivertype.JobState(s))
-			}
-		}
-		if rows, err = q.List(ctx, 100, states...); err != nil {
-			return err
-		}
-	case "retry", "cancel":
-		n, err := id()
-		if err != nil {
-			return err
-		}
-		var row *rivertype.JobRow
-		if args[0] == "retry" {
-			row, err = q.Retry(ctx, n)
-		} else {
-			row, err = q.Cancel(ctx, n)
-		}
-		if errors.Is(err, river.ErrNotFound) {
-			return fmt.Errorf("jobs %s: no job %d", args[0], n)
-		}
-		if err != nil {
-			return err
-		}
-		rows = []*rivertype.JobRow{row}
-	default:
-		return usageError(fmt.Sprintf("unknown jobs command %q", args[0]))
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tQUEUE\tSCHEDULED\tLAST ERROR")
-	for _, r := range rows {
-		lastErr := ""
-		if len(r.Errors) > 0 {
-			lastErr = r.Errors[len(r.Errors)-1].Error
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", r.ID, r.Kind, r.State, r.Attempt, r.MaxAttempts, r.Queue,
-			r.ScheduledAt.UTC().Format(time.RFC3339), lastErr)
-	}
-	return tw.Flush()
 }

@@ -1,5 +1,6 @@
-// Package config loads the settings both Brisk apps share, once, at the edge: defaults of the
-// chosen profile → optional YAML file (--config) → environment → command-line flags.
+// Package config loads the settings both Brisk apps share, once, at the edge: defaults → the
+// chosen profile's presets → optional YAML file (--config) → .env file → environment →
+// command-line flags, remembering which layer each value came from.
 //
 // Every setting is one row of the Settings table: its koanf key, its environment variable, its
 // flag, its meaning and its parser. The loader, the validator, the flags and
@@ -13,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math"
 	"net"
@@ -23,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/joho/godotenv"
 	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/providers/file"
@@ -35,6 +38,11 @@ import (
 // Config is the loaded, validated configuration.
 type Config struct {
 	Profile string
+
+	// Values holds every setting the app read, by key, as given (before parsing); Sources says
+	// which layer each came from. `api config` shows them.
+	Values  map[string]string
+	Sources map[string]Source
 
 	HTTP struct {
 		Addr               string
@@ -162,7 +170,9 @@ type Setting struct {
 	// Apps lists the apps that read the setting; nil means every app. An app neither parses
 	// nor validates a setting it does not read (the worker ignores HTTP_ADDR and JWT_SECRET).
 	Apps []App
-	set  func(c *Config, v string) error
+	// Secret values are never shown (`api config` prints ****).
+	Secret bool
+	set    func(c *Config, v string) error
 }
 
 // App names a program that loads the configuration; it decides which settings are read and
@@ -504,7 +514,7 @@ func settings() []Setting {
 			}},
 		enumSetting("log.format", "LOG_FORMAT", "Log line format: text for people, json for log collectors.",
 			[]string{"text", "json"}, func(c *Config) *string { return &c.Log.Format }),
-		{Key: "jwt.secret", Env: "JWT_SECRET", Fallback: "",
+		{Key: "jwt.secret", Env: "JWT_SECRET", Fallback: "", Secret: true,
 			Meaning: "Key that signs login tokens (HS256). Empty: a random key is generated once and kept in var/jwt.key, so tokens survive restarts of the embedded default. Set it (the same on every instance) in production.",
 			Allowed: "empty, or at least 32 characters",
 			set: func(c *Config, v string) error {
@@ -615,84 +625,226 @@ func settings() []Setting {
 	}
 }
 
-// Load builds app's configuration from args (flags, including --config FILE) and getenv.
-// Only the settings app reads are parsed and validated; the app's own preset is the default
-// when APP_PROFILE is not given. Flags are named after the keys: --http.addr=:9000. It returns
-// the remaining positional arguments (subcommands). extraFlags lets a subcommand add flags of
-// its own (seed --users N) to the same parse.
+// Source says which layer an effective value came from, lowest precedence first.
+type Source string
+
+// The layers, in precedence order: a later one overrides an earlier one.
+const (
+	FromDefault Source = "default" // the same fixed default under every profile
+	FromProfile Source = "profile" // the default of the chosen performance preset
+	FromFile    Source = "file"    // the YAML file given with --config
+	FromDotEnv  Source = ".env"    // the .env file in the working directory (or --env-file)
+	FromEnv     Source = "env"     // the process environment
+	FromFlag    Source = "flag"    // --KEY=VALUE on the command line
+)
+
+// DotEnvFile is the file Load reads environment variables from, in the working directory.
+const DotEnvFile = ".env"
+
+// Input is every layer Build reads. The caller gathers it at the edge: cobra parses the
+// command line into Flags, the .env file is read with ReadDotEnv.
+type Input struct {
+	App    App
+	Getenv func(string) string
+	// File is the YAML file of --config; empty for none.
+	File string
+	// DotEnv holds the variables of the .env file; the environment wins over it.
+	DotEnv map[string]string
+	// Flags holds the settings given on the command line, by key (http.addr).
+	Flags map[string]string
+}
+
+// Load builds app's configuration from args (flags, including --config FILE and --env-file
+// FILE) and getenv, with the variables of ./.env under the environment. Only the settings app
+// reads are parsed and validated; the app's own preset is the default when APP_PROFILE is not
+// given. Flags are named after the keys: --http.addr=:9000. It returns the remaining
+// positional arguments (subcommands). extraFlags lets a subcommand add flags of its own
+// (seed --users N) to the same parse.
 func Load(args []string, getenv func(string) string, app App, extraFlags ...func(*flag.FlagSet)) (*Config, []string, error) {
 	if app != API && app != Worker {
 		return nil, nil, fmt.Errorf("config: unknown app %q", app)
 	}
-	defaultProfile := app.DefaultProfile()
-	var settings []Setting
+	set := flag.NewFlagSet("brisk", flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	for _, add := range extraFlags {
+		add(set)
+	}
+	configFile := set.String("config", "", "YAML configuration file")
+	envFile := set.String("env-file", "", "file of KEY=VALUE lines read under the environment (default ./.env if present)")
+	flagVals := map[string]*string{}
 	for _, s := range Settings() {
 		if s.Reads(app) {
+			flagVals[s.Key] = set.String(s.Key, "", s.Meaning)
+		}
+	}
+	if err := set.Parse(args); err != nil {
+		return nil, nil, fmt.Errorf("config: %w (flags are --config FILE and --KEY=VALUE for the keys in docs/configuration.md)", err)
+	}
+	in := Input{App: app, Getenv: getenv, File: *configFile, Flags: map[string]string{}}
+	set.Visit(func(f *flag.Flag) {
+		if v, ours := flagVals[f.Name]; ours {
+			in.Flags[f.Name] = *v
+		}
+	})
+	var err error
+	if in.DotEnv, err = ReadDotEnv(*envFile); err != nil {
+		return nil, nil, err
+	}
+	c, err := Build(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, set.Args(), nil
+}
+
+// ReadDotEnv reads a .env file of KEY=VALUE lines (comments, quotes and `export` allowed).
+// An empty path means ./.env, and its absence is no error; a path given must exist.
+func ReadDotEnv(path string) (map[string]string, error) {
+	required := path != ""
+	if !required {
+		path = DotEnvFile
+	}
+	vals, err := godotenv.Read(path)
+	if err != nil {
+		if !required && errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("config: env file %s: %w", path, err)
+	}
+	return vals, nil
+}
+
+// Build validates the layers of in into a Config, recording where each value came from.
+func Build(in Input) (*Config, error) {
+	if in.App != API && in.App != Worker {
+		return nil, fmt.Errorf("config: unknown app %q", in.App)
+	}
+	if in.Getenv == nil {
+		in.Getenv = func(string) string { return "" }
+	}
+	var settings []Setting
+	for _, s := range Settings() {
+		if s.Reads(in.App) {
 			settings = append(settings, s)
 		}
 	}
-	fs := flag.NewFlagSet("brisk", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	for _, add := range extraFlags {
-		add(fs)
-	}
-	configFile := fs.String("config", "", "YAML configuration file")
-	flagVals := map[string]*string{}
+	known := map[string]bool{}
 	for _, s := range settings {
-		flagVals[s.Key] = fs.String(s.Key, "", s.Meaning)
+		known[s.Key] = true
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, fmt.Errorf("config: %w (flags are --config FILE and --KEY=VALUE for the keys in docs/configuration.md)", err)
+	for k := range in.Flags {
+		if !known[k] {
+			return nil, fmt.Errorf("config: flag --%s is not a setting the %s reads", k, in.App)
+		}
 	}
 
-	// Explicit values, lowest precedence first: file, environment, flags.
-	explicit := koanf.New(".")
-	if *configFile != "" {
-		if err := explicit.Load(file.Provider(*configFile), yaml.Parser()); err != nil {
-			return nil, nil, fmt.Errorf("config: --config %s: %w", *configFile, err)
-		}
+	// Explicit values, one koanf per layer, lowest precedence first.
+	type layer struct {
+		src Source
+		k   *koanf.Koanf
 	}
-	env := map[string]any{}
-	for _, s := range settings {
-		if v, ok := lookup(getenv, s.Env); ok {
-			env[s.Key] = v
+	var layers []layer
+	if in.File != "" {
+		k := koanf.New(".")
+		if err := k.Load(file.Provider(in.File), yaml.Parser()); err != nil {
+			return nil, fmt.Errorf("config: --config %s: %w", in.File, err)
 		}
+		layers = append(layers, layer{FromFile, k})
 	}
-	if err := explicit.Load(confmap.Provider(env, "."), nil); err != nil {
-		return nil, nil, fmt.Errorf("config: environment: %w", err)
-	}
-	given := map[string]any{}
-	fs.Visit(func(f *flag.Flag) {
-		if _, ours := flagVals[f.Name]; ours {
-			given[f.Name] = *flagVals[f.Name]
+	byEnv := func(get func(string) (string, bool)) map[string]any {
+		m := map[string]any{}
+		for _, s := range settings {
+			if v, ok := get(s.Env); ok {
+				m[s.Key] = v
+			}
 		}
-	})
-	if err := explicit.Load(confmap.Provider(given, "."), nil); err != nil {
-		return nil, nil, fmt.Errorf("config: flags: %w", err)
+		return m
+	}
+	maps := []struct {
+		src Source
+		m   map[string]any
+	}{
+		{FromDotEnv, byEnv(func(name string) (string, bool) { v, ok := in.DotEnv[name]; return v, ok && v != "" })},
+		{FromEnv, byEnv(func(name string) (string, bool) { return lookup(in.Getenv, name) })},
+		{FromFlag, func() map[string]any {
+			m := map[string]any{}
+			for k, v := range in.Flags {
+				m[k] = v
+			}
+			return m
+		}()},
+	}
+	for _, l := range maps {
+		k := koanf.New(".")
+		if err := k.Load(confmap.Provider(l.m, "."), nil); err != nil {
+			return nil, fmt.Errorf("config: %s: %w", l.src, err)
+		}
+		layers = append(layers, layer{l.src, k})
+	}
+	explicit := func(key string) (string, Source, bool) {
+		for i := len(layers) - 1; i >= 0; i-- {
+			if layers[i].k.Exists(key) {
+				return fmt.Sprint(layers[i].k.Get(key)), layers[i].src, true
+			}
+		}
+		return "", "", false
 	}
 
-	profile := defaultProfile
-	if explicit.Exists("app.profile") {
-		profile = fmt.Sprint(explicit.Get("app.profile"))
+	profile := in.App.DefaultProfile()
+	if v, _, ok := explicit("app.profile"); ok {
+		profile = v
 	}
-	c := &Config{}
+	c := &Config{Sources: map[string]Source{}, Values: map[string]string{}}
 	// The profile itself is checked first: every other default depends on it.
-	if err := apply(c, settings[0], profile); err != nil {
-		return nil, nil, err
-	}
-	for _, s := range settings[1:] {
-		v := s.DefaultFor(profile)
-		if explicit.Exists(s.Key) {
-			v = fmt.Sprint(explicit.Get(s.Key))
+	for _, s := range settings {
+		v, src, ok := explicit(s.Key)
+		if !ok {
+			v, src = s.DefaultFor(profile), s.defaultSource()
+			if s.Key == "app.profile" {
+				v = profile
+			}
 		}
 		if err := apply(c, s, v); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
+		c.Sources[s.Key], c.Values[s.Key] = src, v
 	}
 	if err := crossCheck(c); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return c, fs.Args(), nil
+	return c, nil
+}
+
+// defaultSource is "profile" for a setting whose default differs between the presets.
+func (s Setting) defaultSource() Source {
+	if s.Default == nil {
+		return FromDefault
+	}
+	names := profiles.Names()
+	for _, n := range names {
+		if s.DefaultFor(n) != s.DefaultFor(names[0]) {
+			return FromProfile
+		}
+	}
+	return FromDefault
+}
+
+// Masked is the value as it may be shown: a secret reads "****", a URL loses its password.
+func (s Setting) Masked(v string) string {
+	if v == "" {
+		return v
+	}
+	if s.Secret {
+		return "****"
+	}
+	if strings.Contains(v, "://") {
+		if u, err := url.Parse(v); err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				return u.Redacted()
+			}
+		}
+	}
+	return v
 }
 
 // lookup treats an empty variable as set only for keys whose empty value means something
@@ -785,4 +937,38 @@ func allSame(xs []string) bool {
 		}
 	}
 	return true
+}
+
+// DotEnvExample renders .env.example from the Settings table: every variable, commented out,
+// with its meaning and its default (under the API's preset).
+func DotEnvExample() string {
+	var b strings.Builder
+	b.WriteString("# Brisk's settings as environment variables. Copy this file to .env and uncomment what you\n" +
+		"# change: both apps read ./.env at start, and real environment variables win over it.\n" +
+		"# Generated from libs/config's Settings table: go test ./libs/config -update\n")
+	for _, s := range Settings() {
+		b.WriteString("\n")
+		for _, line := range wrap(s.Meaning, 94) {
+			b.WriteString("# " + line + "\n")
+		}
+		fmt.Fprintf(&b, "# Allowed: %s\n", s.Allowed)
+		fmt.Fprintf(&b, "# %s=%s\n", s.Env, s.DefaultFor(API.DefaultProfile()))
+	}
+	return b.String()
+}
+
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return append(lines, line)
 }

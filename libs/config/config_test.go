@@ -273,3 +273,102 @@ func TestCacheBroadcastResolvesAuto(t *testing.T) {
 		t.Fatalf("defaults: %d %q", c.Cache.L1Size, c.Cache.Broadcast)
 	}
 }
+
+// TestDotEnvExampleIsCurrent fails when .env.example does not match the Settings table.
+func TestDotEnvExampleIsCurrent(t *testing.T) {
+	path := filepath.Join("..", "..", ".env.example")
+	want := config.DotEnvExample()
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Fatalf("%s is stale or missing (%v): run `go test ./libs/config -update`", path, err)
+	}
+	for _, s := range config.Settings() {
+		if !strings.Contains(want, "# "+s.Env+"=") {
+			t.Errorf(".env.example lacks %s", s.Env)
+		}
+	}
+}
+
+// One value from each layer, and each is reported with its source.
+func TestSourcesOfEveryLayer(t *testing.T) {
+	dir := t.TempDir()
+	yamlPath := filepath.Join(dir, "brisk.yaml")
+	if err := os.WriteFile(yamlPath, []byte("log:\n  format: json\ncache:\n  ttl: 2m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	envPath := filepath.Join(dir, "test.env")
+	dotenv := "# comment\nJOBS_MAX_WORKERS=7\nexport CACHE_TTL=3m\nLOG_LEVEL=\"warn\"\n"
+	if err := os.WriteFile(envPath, []byte(dotenv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := config.Load(
+		[]string{"--config", yamlPath, "--env-file", envPath, "--http.addr=127.0.0.1:7001"},
+		env(map[string]string{"LOG_LEVEL": "error", "APP_PROFILE": "web"}), config.API)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]config.Source{
+		"http.addr":             config.FromFlag,
+		"log.level":             config.FromEnv,     // env beats .env
+		"app.profile":           config.FromEnv,     // env only
+		"jobs.max_workers":      config.FromDotEnv,  // .env only
+		"cache.ttl":             config.FromDotEnv,  // .env beats the file
+		"log.format":            config.FromFile,    // file only
+		"goroutine.max_workers": config.FromProfile, // differs between presets
+		"jwt.ttl":               config.FromDefault, // the same everywhere
+	}
+	for k, src := range want {
+		if c.Sources[k] != src {
+			t.Errorf("%s: source %q, want %q (value %q)", k, c.Sources[k], src, c.Values[k])
+		}
+	}
+	if c.HTTP.Addr != "127.0.0.1:7001" || c.Log.Level.String() != "ERROR" || c.Jobs.MaxWorkers != 7 ||
+		c.Cache.TTL != 3*time.Minute || c.Log.Format != "json" || c.Profile != "web" {
+		t.Errorf("values not applied: %+v", c)
+	}
+	if _, _, err := config.Load([]string{"--env-file", filepath.Join(dir, "missing.env")}, env(nil), config.API); err == nil {
+		t.Error("a missing --env-file was accepted")
+	}
+}
+
+// Without --env-file, ./.env is read when it exists, and the environment wins over it.
+func TestDotEnvInWorkingDirectory(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, _, err := config.Load(nil, env(nil), config.API)
+	if err != nil || c.Sources["http.addr"] != config.FromDefault {
+		t.Fatalf("no .env: %v %v", err, c.Sources["http.addr"])
+	}
+	if err := os.WriteFile(".env", []byte("HTTP_ADDR=127.0.0.1:7002\nJOBS_MAX_WORKERS=3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err = config.Load(nil, env(map[string]string{"JOBS_MAX_WORKERS": "4"}), config.API)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTP.Addr != "127.0.0.1:7002" || c.Sources["http.addr"] != config.FromDotEnv || c.Jobs.MaxWorkers != 4 {
+		t.Errorf(".env not read or not under the environment: %s %s %d", c.HTTP.Addr, c.Sources["http.addr"], c.Jobs.MaxWorkers)
+	}
+}
+
+func TestMaskedHidesSecrets(t *testing.T) {
+	t.Parallel()
+	for _, s := range config.Settings() {
+		switch s.Key {
+		case "jwt.secret":
+			if got := s.Masked(strings.Repeat("k", 40)); strings.Contains(got, "kkk") {
+				t.Errorf("jwt.secret shown: %q", got)
+			}
+		case "database.url":
+			got := s.Masked("postgres://u:hunter2@db:5432/x")
+			if strings.Contains(got, "hunter2") || !strings.Contains(got, "db:5432") {
+				t.Errorf("database.url masked wrong: %q", got)
+			}
+		}
+	}
+}

@@ -57,6 +57,7 @@ replace (
 require (
 	github.com/brisk-go/brisk/libs/data v0.0.0-00010101000000-000000000000
 	github.com/brisk-go/brisk/libs/perfcore v0.0.0-00010101000000-000000000000
+	github.com/joho/godotenv v1.5.1
 	github.com/knadh/koanf/parsers/yaml v1.1.1
 	github.com/knadh/koanf/providers/confmap v1.0.1
 	github.com/knadh/koanf/providers/file v1.2.1

@@ -68,6 +68,7 @@ type Options struct {
 // Telemetry is the process's OpenTelemetry set-up and its admin listener.
 type Telemetry struct {
 	opts     Options
+	admin    adminRoutes // added by the app (AddAdminHandler)
 	log      *slog.Logger
 	now      func() time.Time
 	started  time.Time

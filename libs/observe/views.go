@@ -39,6 +39,7 @@ func (t *Telemetry) Handler() http.Handler {
 	if err := t.live.register(mux); err != nil {
 		t.log.Warn("live page not served", "err", err)
 	}
+	t.mountAdmin(mux)
 	return mux
 }
 

@@ -98,6 +98,8 @@ func New(d Deps) (*gin.Engine, error) {
 	api.DELETE("/articles/:slug/comments/:id", need, h.deleteComment)
 
 	api.GET("/tags", h.tags)
+
+	registerOpenAPI(api)
 	return e, nil
 }
 
