@@ -50,8 +50,8 @@ type Config struct {
 		// ConnMaxLifetime and ConnMaxIdleTime bound how long one connection lives and waits idle.
 		ConnMaxLifetime time.Duration
 		ConnMaxIdleTime time.Duration
-		AutoMigrate  string // auto, true, false
-		BatchFinds   string // auto, on, off
+		AutoMigrate     string // auto, true, false
+		BatchFinds      string // auto, on, off
 		// ParallelCount runs a listing's count on the goroutine pool while its page query runs.
 		ParallelCount bool
 	}
