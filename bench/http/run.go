@@ -25,7 +25,6 @@ type sample struct {
 	dialect, endpoint, target string
 	round                     int
 	res                       result
-	sessions                  int64 // PostgreSQL sessions opened during the load (-1: not measured)
 }
 
 // session is everything one run measured, for the report.
@@ -36,7 +35,18 @@ type session struct {
 	binaries []binary
 	samples  []sample
 	memory   []memRow
+	sessions []sessionRow
 	notes    []string
+}
+
+// statsFlushWait is how long after a load PostgreSQL's session count is read: idle backends
+// flush their statistics every 10 s.
+const statsFlushWait = 12 * time.Second
+
+type sessionRow struct {
+	dialect, endpoint, target string
+	opened                    int64
+	res                       result
 }
 
 type memRow struct {
@@ -290,21 +300,34 @@ func (s *session) runDialect(ctx context.Context, dialect string, ld loader, sec
 		for _, name := range o.endpoints {
 			e, _ := endpointByName(name)
 			for _, t := range targets {
-				before := sessionsOpened(ctx, stats)
 				res, err := ld.load(ctx, t.p.url+e.path(sd), tokenFor(e, sd))
 				if err != nil {
 					return fmt.Errorf("%s round %d on %s: %w", e.name, r, t.name, err)
 				}
-				opened := int64(-1)
-				if before >= 0 {
-					if after := sessionsOpened(ctx, stats); after >= 0 {
-						opened = after - before
-					}
-				}
-				fmt.Printf("%s round %d %-9s %-7s %9.0f req/s  p50 %-9s p99 %-9s bad %d sessions %d\n",
-					dialect, r, e.name, t.name, res.rps, describe(res.p50), describe(res.p99), res.bad, opened)
-				s.samples = append(s.samples, sample{dialect: dialect, endpoint: e.name, target: t.name, round: r, res: res, sessions: opened})
+				fmt.Printf("%s round %d %-9s %-9s %9.0f req/s  p50 %-9s p99 %-9s failed %d\n",
+					dialect, r, e.name, t.name, res.rps, describe(res.p50), describe(res.p99), res.bad)
+				s.samples = append(s.samples, sample{dialect: dialect, endpoint: e.name, target: t.name, round: r, res: res})
 			}
+		}
+	}
+	if stats != nil && o.sessions {
+		// PostgreSQL counts a session when the backend flushes its statistics: at once when it
+		// ends, within about 10 s when it stays open and goes idle. So each server gets one
+		// more load of the first endpoint on its own, and the count is read after that wait.
+		e, _ := endpointByName(o.endpoints[0])
+		for _, t := range targets {
+			before := sessionsOpened(ctx, stats)
+			res, err := ld.load(ctx, t.p.url+e.path(sd), tokenFor(e, sd))
+			if err != nil {
+				return fmt.Errorf("%s sessions load on %s: %w", e.name, t.name, err)
+			}
+			time.Sleep(statsFlushWait)
+			after := sessionsOpened(ctx, stats)
+			if before < 0 || after < 0 {
+				return fmt.Errorf("read pg_stat_database.sessions")
+			}
+			fmt.Printf("%s sessions %-9s %-9s %9.0f req/s, %d sessions opened\n", dialect, e.name, t.name, res.rps, after-before)
+			s.sessions = append(s.sessions, sessionRow{dialect: dialect, endpoint: e.name, target: t.name, opened: after - before, res: res})
 		}
 	}
 	for _, t := range targets {
