@@ -203,6 +203,12 @@ func prepare(ctx context.Context, o options, dialect string, api binary, secret,
 		return "", nil, nil, err
 	}
 	fmt.Printf("%s: seeded in %s\n", dialect, time.Since(t0).Round(time.Millisecond))
+	if stats != nil {
+		// Fresh planner statistics now, so autovacuum does not change the plans mid-run.
+		if _, err := stats.Exec(ctx, "ANALYZE"); err != nil {
+			return "", nil, nil, fmt.Errorf("analyze: %w", err)
+		}
+	}
 	return dbURL, stats, sd, nil
 }
 
