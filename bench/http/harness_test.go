@@ -1,6 +1,7 @@
 package main
 
 import (
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,50 @@ func TestShapeIgnoresValuesNotKeys(t *testing.T) {
 	c := shapeOf(map[string]any{"user": map[string]any{"name": "y", "tags": []any{"b"}}})
 	if !equalShapes(a, b) || equalShapes(a, c) {
 		t.Errorf("shapes: %v %v %v", a, b, c)
+	}
+}
+
+func TestChartAndTables(t *testing.T) {
+	t.Parallel()
+	s := &session{o: options{dialects: []string{dialectPG, dialectSQLite}, endpoints: []string{"article", "list"}, rounds: 2}}
+	for r := 1; r <= 2; r++ {
+		for _, x := range []struct {
+			d, e, target string
+			rps          float64
+		}{
+			{dialectPG, "article", "api", 600}, {dialectPG, "article", "limit", 1000},
+			{dialectPG, "list", "api", 90}, {dialectPG, "list", "limit", 100},
+			{dialectSQLite, "article", "api", 700}, {dialectSQLite, "list", "api", 80},
+		} {
+			s.samples = append(s.samples, sample{dialect: x.d, endpoint: x.e, target: x.target, round: r,
+				res: result{rps: x.rps * float64(r), p50: time.Millisecond, p99: time.Duration(r) * 10 * time.Millisecond}})
+		}
+	}
+	// Ratios are taken per round: 600/1000 and 1200/2000 are both 0.60.
+	if c := s.cell(dialectPG, "article", "api"); !c.hasRatio || c.ratio != 0.6 || c.rps != 900 {
+		t.Errorf("cell %+v", c)
+	}
+	if c := s.cell(dialectSQLite, "list", "api"); c.hasRatio {
+		t.Errorf("SQLite has no limit server, got a ratio: %+v", c)
+	}
+	md := s.markdown()
+	if !strings.Contains(md, "| GET /api/articles/:slug (anonymous, cached) | api | 900 | 1.00 ms | 15.00 ms | 0.60× | 0 |") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	path := filepath.Join(t.TempDir(), "chart.png")
+	if err := drawChart(s, path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() < 400 || b.Dy() < 300 {
+		t.Errorf("chart is %v", b)
 	}
 }
