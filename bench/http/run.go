@@ -306,7 +306,7 @@ func (s *session) runDialect(ctx context.Context, dialect string, ld loader, sec
 		for _, name := range o.endpoints {
 			e, _ := endpointByName(name)
 			for _, t := range targets {
-				res, err := ld.load(ctx, t.p.url+e.path(sd), tokenFor(e, sd))
+				res, err := loadRetrying(ctx, ld, t.p.url+e.path(sd), tokenFor(e, sd))
 				if err != nil {
 					return fmt.Errorf("%s round %d on %s: %w", e.name, r, t.name, err)
 				}
@@ -344,6 +344,20 @@ func (s *session) runDialect(ctx context.Context, dialect string, ld loader, sec
 		s.memory = append(s.memory, memRow{dialect: dialect, target: t.name, idle: idle[t.name], loaded: m})
 	}
 	return nil
+}
+
+// loadRetrying runs one load, and again (twice at most) when the load generator itself failed,
+// for instance killed from outside on a shared machine: one lost load should not lose a run.
+func loadRetrying(ctx context.Context, ld loader, url, token string) (result, error) {
+	var err error
+	for try := 0; try < 3; try++ {
+		var res result
+		if res, err = ld.load(ctx, url, token); err == nil || ctx.Err() != nil {
+			return res, err
+		}
+		fmt.Println("load failed, retrying:", err)
+	}
+	return result{}, err
 }
 
 func tokenFor(e endpoint, sd *seeded) string {
