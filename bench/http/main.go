@@ -129,7 +129,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.pgoCompare, "pgo-compare", false, "also build the working tree's API with -pgo=off and load it as api-nopgo")
 	fs.Var(variantsFlag{&o.variants}, "variant", "another API process with extra env: NAME:KEY=VALUE[,KEY=VALUE] (repeatable)")
 	fs.Var(listFlag{&o.apiEnv}, "api-env", "KEY=VALUE given to every API process (repeatable)")
-	fs.BoolVar(&o.sessions, "sessions", true, "on PostgreSQL, count the sessions each server opens during one more load of the first endpoint")
+	fs.BoolVar(&o.sessions, "sessions", true, "on PostgreSQL, count the sessions each server opens during one more load of the first endpoint that reaches the database")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, logs, SQLite files)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("flags: %w", err)

@@ -319,8 +319,15 @@ func (s *session) runDialect(ctx context.Context, dialect string, ld loader, sec
 	if stats != nil && o.sessions {
 		// PostgreSQL counts a session when the backend flushes its statistics: at once when it
 		// ends, within about 10 s when it stays open and goes idle. So each server gets one
-		// more load of the first endpoint on its own, and the count is read after that wait.
+		// more load of the first endpoint that reaches the database (the cached article does
+		// not), on its own, and the count is read after that wait.
 		e, _ := endpointByName(o.endpoints[0])
+		for _, name := range o.endpoints {
+			if c, _ := endpointByName(name); c.signed {
+				e = c
+				break
+			}
+		}
 		for _, t := range targets {
 			before := sessionsOpened(ctx, stats)
 			res, err := ld.load(ctx, t.p.url+e.path(sd), tokenFor(e, sd))
