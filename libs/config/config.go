@@ -56,9 +56,13 @@ type Config struct {
 		URL string
 		// Target is URL parsed, once, here: every part that opens the database takes it.
 		Target       data.Target
-		MaxOpenConns int
-		AutoMigrate  string // auto, true, false
-		BatchFinds   string // auto, on, off
+		MaxOpenConns int // 0: data.DefaultMaxOpenConns
+		MaxIdleConns int // 0: same as the open limit
+		// ConnMaxLifetime and ConnMaxIdleTime bound how long one connection lives and waits idle.
+		ConnMaxLifetime time.Duration
+		ConnMaxIdleTime time.Duration
+		AutoMigrate     string // auto, true, false
+		BatchFinds      string // auto, on, off
 		// ParallelCount is off, auto or on: whether a listing's count runs on the goroutine
 		// pool while its page query runs (auto: while the optimizer's level is conservative).
 		ParallelCount string
@@ -431,9 +435,21 @@ func settings() []Setting {
 				return nil
 			}},
 		intSetting("database.max_open_conns", "DATABASE_MAX_OPEN_CONNS",
-			"Most open database connections per process (0: 4 for SQLite, unlimited for PostgreSQL — set it there).", 0,
+			"Most open database connections per process (0: 4 for SQLite, 4×GOMAXPROCS and at least 8 for PostgreSQL). Every process counts against PostgreSQL's max_connections.", 0,
 			func(profiles.Settings) int { return 0 },
 			func(c *Config) *int { return &c.Database.MaxOpenConns }),
+		intSetting("database.max_idle_conns", "DATABASE_MAX_IDLE_CONNS",
+			"Most idle connections kept open (0: as many as may be open, so a busy pool never closes a connection it needs a moment later).", 0,
+			func(profiles.Settings) int { return 0 },
+			func(c *Config) *int { return &c.Database.MaxIdleConns }),
+		durSetting("database.conn_max_lifetime", "DATABASE_CONN_MAX_LIFETIME",
+			"Close a database connection this long after it was opened (lets the pool follow a fail-over or a re-balanced server).",
+			func(profiles.Settings) time.Duration { return data.DefaultConnMaxLifetime },
+			func(c *Config) *time.Duration { return &c.Database.ConnMaxLifetime }),
+		durSetting("database.conn_max_idle_time", "DATABASE_CONN_MAX_IDLE_TIME",
+			"Close a database connection left idle this long (the pool shrinks after a burst).",
+			func(profiles.Settings) time.Duration { return data.DefaultConnMaxIdleTime },
+			func(c *Config) *time.Duration { return &c.Database.ConnMaxIdleTime }),
 		enumSetting("database.auto_migrate", "DATABASE_AUTO_MIGRATE",
 			"Run pending migrations when `serve` starts: auto does so on SQLite only (PostgreSQL deployments run `migrate up` once).",
 			[]string{"auto", "true", "false"}, func(c *Config) *string { return &c.Database.AutoMigrate }),

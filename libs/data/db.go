@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -102,10 +103,10 @@ type Options struct {
 	// once, in their configuration). When it is empty, URL is parsed instead (tests, tools).
 	Target          Target
 	URL             string
-	MaxOpenConns    int           // 0: driver default (PostgreSQL 4×GOMAXPROCS-ish via config, SQLite 4)
+	MaxOpenConns    int           // 0: DefaultMaxOpenConns for the dialect
 	MaxIdleConns    int           // 0: same as MaxOpenConns
-	ConnMaxLifetime time.Duration // 0: forever
-	ConnMaxIdleTime time.Duration // 0: forever
+	ConnMaxLifetime time.Duration // 0: DefaultConnMaxLifetime; negative: forever
+	ConnMaxIdleTime time.Duration // 0: DefaultConnMaxIdleTime; negative: forever
 	BusyTimeout     time.Duration // SQLite: how long a writer waits for the lock (default 5s)
 	// Tracing adds the OpenTelemetry query hook (spans and query-duration metrics per query).
 	Tracing bool
@@ -171,6 +172,62 @@ type dsnConnector struct {
 func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.driver.Open(c.dsn) }
 func (c dsnConnector) Driver() driver.Driver                        { return c.driver }
 
+// Pool defaults. database/sql's own defaults thrash under load: no bound on open connections
+// and only 2 kept idle, so every burst above 2 concurrent queries dials new PostgreSQL sessions
+// and closes them again (150 clients opened 1,430 sessions in 10 s, docs/benchmarks.md). A
+// bounded pool that keeps every connection it may open never reconnects while busy; the idle
+// time lets it shrink after a burst, and the lifetime lets connections move to a failed-over or
+// re-balanced server.
+const (
+	DefaultConnMaxLifetime = 30 * time.Minute
+	DefaultConnMaxIdleTime = 5 * time.Minute
+	// SQLite serialises writers; more connections than this only queue on its lock.
+	defaultSQLiteMaxOpen = 4
+	// PostgreSQL: a connection per query in flight; queries wait on I/O about as long as they
+	// compute, so a few per CPU keep the CPUs busy, and the floor serves small containers.
+	postgresConnsPerProc = 4
+	minPostgresMaxOpen   = 8
+)
+
+// DefaultMaxOpenConns is the bound on open connections when none is configured: 4 for SQLite,
+// 4×GOMAXPROCS (at least 8) for PostgreSQL.
+func DefaultMaxOpenConns(dialect string) int {
+	if dialect == migrations.SQLite {
+		return defaultSQLiteMaxOpen
+	}
+	return max(minPostgresMaxOpen, postgresConnsPerProc*runtime.GOMAXPROCS(0))
+}
+
+type limits struct {
+	open, idle         int
+	lifetime, idleTime time.Duration
+}
+
+// poolLimits resolves the zero values of opts to the defaults: idle follows open so that a
+// busy pool never closes a connection it will need a moment later.
+func poolLimits(dialect string, opts Options) limits {
+	l := limits{open: opts.MaxOpenConns, idle: opts.MaxIdleConns, lifetime: opts.ConnMaxLifetime, idleTime: opts.ConnMaxIdleTime}
+	if l.open <= 0 {
+		l.open = DefaultMaxOpenConns(dialect)
+	}
+	if l.idle <= 0 || l.idle > l.open {
+		l.idle = l.open
+	}
+	switch {
+	case l.lifetime == 0:
+		l.lifetime = DefaultConnMaxLifetime
+	case l.lifetime < 0:
+		l.lifetime = 0 // database/sql: forever
+	}
+	switch {
+	case l.idleTime == 0:
+		l.idleTime = DefaultConnMaxIdleTime
+	case l.idleTime < 0:
+		l.idleTime = 0
+	}
+	return l
+}
+
 // Open connects to the database opts.Target names (parsed from opts.URL when Target is
 // empty) and checks that it answers.
 func Open(ctx context.Context, opts Options) (*bun.DB, error) {
@@ -185,20 +242,11 @@ func Open(ctx context.Context, opts Options) (*bun.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxOpen := opts.MaxOpenConns
-	if maxOpen <= 0 && t.Dialect == migrations.SQLite {
-		maxOpen = 4
-	}
-	if maxOpen > 0 {
-		sqldb.SetMaxOpenConns(maxOpen)
-		idle := opts.MaxIdleConns
-		if idle <= 0 {
-			idle = maxOpen
-		}
-		sqldb.SetMaxIdleConns(idle)
-	}
-	sqldb.SetConnMaxLifetime(opts.ConnMaxLifetime)
-	sqldb.SetConnMaxIdleTime(opts.ConnMaxIdleTime)
+	p := poolLimits(t.Dialect, opts)
+	sqldb.SetMaxOpenConns(p.open)
+	sqldb.SetMaxIdleConns(p.idle)
+	sqldb.SetConnMaxLifetime(p.lifetime)
+	sqldb.SetConnMaxIdleTime(p.idleTime)
 
 	var db *bun.DB
 	if t.Dialect == migrations.Postgres {

@@ -83,7 +83,11 @@ func OpenDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*b
 		latest, _ := migrations.Latest(t.Dialect)
 		log.Info("database migrated", "dialect", t.Dialect, "latest", latest)
 	}
-	return data.Open(ctx, data.Options{Target: t, MaxOpenConns: cfg.Database.MaxOpenConns, Tracing: true})
+	return data.Open(ctx, data.Options{
+		Target: t, Tracing: true,
+		MaxOpenConns: cfg.Database.MaxOpenConns, MaxIdleConns: cfg.Database.MaxIdleConns,
+		ConnMaxLifetime: cfg.Database.ConnMaxLifetime, ConnMaxIdleTime: cfg.Database.ConnMaxIdleTime,
+	})
 }
 
 // Work is what a queue that works jobs runs: the job kinds and the periodic jobs.
