@@ -277,6 +277,11 @@ func (s *shape) query(ctx context.Context, q sqlRunner, stmt string, arg any,
 	if err != nil {
 		return 0, err
 	}
+	// Next reports a driver error (a row the server failed to produce, a cancelled context) only
+	// as false: without Err that would read as the end of the rows, a short result.
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
 	return n, rows.Close()
 }
 
