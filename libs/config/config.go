@@ -159,20 +159,20 @@ func dur(d time.Duration) string { return d.String() }
 
 var errWant = errors.New("") // marker: the Allowed text says it all
 
-func parseInt(v string, min int) (int, error) {
+func parseInt(v string, least int) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
 		return 0, errWant
 	}
-	if n < min {
+	if n < least {
 		return 0, errWant
 	}
 	return n, nil
 }
 
-func parseDur(v string, allowZero bool) (time.Duration, error) {
+func parseDur(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(strings.TrimSpace(v))
-	if err != nil || d < 0 || (!allowZero && d == 0) {
+	if err != nil || d <= 0 {
 		return 0, errWant
 	}
 	return d, nil
@@ -199,13 +199,13 @@ func parseAddr(v string) error {
 	return nil
 }
 
-func intSetting(key, env, meaning string, min int, def func(profiles.Settings) int, dst func(*Config) *int) Setting {
+func intSetting(key, env, meaning string, least int, def func(profiles.Settings) int, dst func(*Config) *int) Setting {
 	return Setting{
 		Key: key, Env: env, Meaning: meaning,
-		Allowed: fmt.Sprintf("a whole number ≥ %d", min),
+		Allowed: fmt.Sprintf("a whole number ≥ %d", least),
 		Default: func(p profiles.Settings) string { return strconv.Itoa(def(p)) },
 		set: func(c *Config, v string) (err error) {
-			*dst(c), err = parseInt(v, min)
+			*dst(c), err = parseInt(v, least)
 			return err
 		},
 	}
@@ -217,7 +217,7 @@ func durSetting(key, env, meaning string, def func(profiles.Settings) time.Durat
 		Allowed: "a positive Go duration such as 500ms, 30s, 5m",
 		Default: func(p profiles.Settings) string { return dur(def(p)) },
 		set: func(c *Config, v string) (err error) {
-			*dst(c), err = parseDur(v, false)
+			*dst(c), err = parseDur(v)
 			return err
 		},
 	}
