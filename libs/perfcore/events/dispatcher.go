@@ -313,7 +313,7 @@ func (d *Dispatcher[T]) runSync(ctx context.Context, l *listener[T], e T) error 
 	if l.guarded && hasDeadline(lctx) && d.track.add() {
 		le = d.runGuarded(lctx, l, e)
 	} else {
-		err, panicked := call(lctx, l.fn, e)
+		panicked, err := call(lctx, l.fn, e)
 		le = d.classify(lctx, l, err, panicked)
 	}
 	if cancel != nil {
@@ -336,7 +336,7 @@ func (d *Dispatcher[T]) runGuarded(lctx context.Context, l *listener[T], e T) *L
 	go func() {
 		defer d.track.done()
 		defer d.inflight.Add(context.WithoutCancel(lctx), -1, l.flowOpts...)
-		err, panicked := call(lctx, l.fn, e)
+		panicked, err := call(lctx, l.fn, e)
 		done <- result{err, panicked}
 	}()
 	select {
@@ -407,7 +407,7 @@ func detach(ctx context.Context) context.Context {
 // runDetached runs an async listener for one event; failures go to OnError.
 func (d *Dispatcher[T]) runDetached(actx context.Context, l *listener[T], e T) {
 	lctx, cancel := d.listenerContext(actx, l)
-	err, panicked := call(lctx, l.fn, e)
+	panicked, err := call(lctx, l.fn, e)
 	le := d.classify(lctx, l, err, panicked)
 	if cancel != nil {
 		cancel()
@@ -428,13 +428,13 @@ func (d *Dispatcher[T]) enqueue(ctx context.Context, l *listener[T], e T) error 
 
 // call runs fn, turning a panic into an error so one listener cannot take
 // down the caller or the pool worker.
-func call[T any](ctx context.Context, fn Listener[T], e T) (err error, panicked bool) {
+func call[T any](ctx context.Context, fn Listener[T], e T) (panicked bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err, panicked = &panicError{value: r, stack: debug.Stack()}, true
 		}
 	}()
-	return fn(ctx, e), false
+	return false, fn(ctx, e)
 }
 
 func (d *Dispatcher[T]) classify(lctx context.Context, l *listener[T], err error, panicked bool) *ListenerError {
