@@ -122,3 +122,30 @@ func TestLocalQueueAccounting(t *testing.T) {
 		settled(t, p)
 	})
 }
+
+// A Map that cannot queue all of its items (a full FailFast queue) returns
+// that error once the queued ones are done, instead of waiting for items
+// that were never queued.
+func TestMapIntoAFullQueueFails(t *testing.T) {
+	t.Parallel()
+	p := newStarted(t, Config{MinWorkers: 1, MaxWorkers: 1, QueueSize: 1, WhenFull: FailFast})
+	b := newBlocker(1)
+	if err := p.Go(b.task); err != nil {
+		t.Fatal(err)
+	}
+	b.wait(t, 1)
+	var out []int
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		out, err = Map(context.Background(), p, []int{1, 2, 3}, func(_ context.Context, v int) (int, error) { return v, nil })
+	}()
+	// Release the worker only once Map was refused, so the queue was full when it tried.
+	eventually(t, "Map's second item refused", func() bool { return p.Stats().Rejected == 1 })
+	close(b.release) // the one queued item can run now
+	recv(t, "Map returns", done)
+	if !errors.Is(err, ErrQueueFull) || out != nil {
+		t.Fatalf("Map into a full queue = %v, %v; want ErrQueueFull", out, err)
+	}
+}
