@@ -3,6 +3,7 @@ package datatest
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func (cc *countingConn) QueryContext(ctx context.Context, query string, args []d
 		return nil, driver.ErrSkip
 	}
 	rows, err := q.QueryContext(ctx, query, args)
-	if err != driver.ErrSkip {
+	if !errors.Is(err, driver.ErrSkip) {
 		cc.c.n.Add(1)
 	}
 	return rows, err
@@ -102,7 +103,7 @@ func (cc *countingConn) ExecContext(ctx context.Context, query string, args []dr
 		return nil, driver.ErrSkip
 	}
 	res, err := e.ExecContext(ctx, query, args)
-	if err != driver.ErrSkip {
+	if !errors.Is(err, driver.ErrSkip) {
 		cc.c.n.Add(1)
 	}
 	return res, err
@@ -114,7 +115,7 @@ func (cc *countingConn) PrepareContext(ctx context.Context, query string) (drive
 	if p, ok := cc.Conn.(driver.ConnPrepareContext); ok {
 		st, err = p.PrepareContext(ctx, query)
 	} else {
-		st, err = cc.Conn.Prepare(query)
+		st, err = cc.Prepare(query)
 	}
 	if err != nil {
 		return nil, err

@@ -272,7 +272,7 @@ func (s *shape) query(ctx context.Context, q sqlRunner, stmt string, arg any,
 	if err != nil {
 		return 0, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // on the error paths; the last Close below is checked
 	n, err := read(rows.Next, rows.Scan)
 	if err != nil {
 		return 0, err
