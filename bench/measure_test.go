@@ -59,27 +59,64 @@ var (
 // (before/after a change) must use the same count.
 func taskIters() int {
 	calOnce.Do(func() {
-		if n, err := strconv.Atoi(os.Getenv("BENCH_SPIN_ITERS")); err == nil && n > 0 {
-			cpuIters = n
-			return
-		}
-		const probe = 100_000
-		best := time.Duration(1 << 62)
-		for range 5 {
+		cpuIters = calibrate(os.Getenv, func(iters int) time.Duration {
 			t0 := time.Now()
-			spin(probe)
-			best = min(best, time.Since(t0))
-		}
-		cpuIters = max(1, int(float64(probe)*300/float64(best.Nanoseconds())))
+			spin(iters)
+			return time.Since(t0)
+		})
 	})
 	return cpuIters
 }
 
-func TestCalibration(t *testing.T) {
-	n := taskIters()
-	t0 := time.Now()
-	for range 1000 {
-		spin(n)
+// spinProbe is the loop count calibrate times.
+const spinProbe = 100_000
+
+// calibrate returns BENCH_SPIN_ITERS when it is a positive number, else the loop count that
+// makes spin take 300 ns going by the fastest of five timings (timeSpin) of spinProbe iterations.
+func calibrate(getenv func(string) string, timeSpin func(iters int) time.Duration) int {
+	if n, err := strconv.Atoi(getenv("BENCH_SPIN_ITERS")); err == nil && n > 0 {
+		return n
 	}
-	t.Logf("spin(%d) takes %v", n, time.Since(t0)/1000)
+	best := time.Duration(1 << 62)
+	for range 5 {
+		best = min(best, timeSpin(spinProbe))
+	}
+	return max(1, int(float64(spinProbe)*300/float64(best.Nanoseconds())))
+}
+
+// The calibration's arithmetic, on given timings (no clock, so no timing assertion): the
+// fastest probe decides, a fixed BENCH_SPIN_ITERS wins, and the count never drops to zero.
+func TestCalibration(t *testing.T) {
+	timings := func(ds ...time.Duration) func(int) time.Duration {
+		return func(iters int) time.Duration {
+			if iters != spinProbe {
+				t.Errorf("probe of %d iterations, want %d", iters, spinProbe)
+			}
+			d := ds[0]
+			ds = append(ds[1:], d)
+			return d
+		}
+	}
+	env := func(v string) func(string) string { return func(string) string { return v } }
+	for _, tc := range []struct {
+		name  string
+		env   string
+		times []time.Duration
+		want  int
+	}{
+		{"100k iterations in 100µs: 300 ns is 300 iterations", "", []time.Duration{100 * time.Microsecond}, 300},
+		{"the fastest of five decides", "", []time.Duration{900 * time.Microsecond, 200 * time.Microsecond, 100 * time.Microsecond, 300 * time.Microsecond, 400 * time.Microsecond}, 300},
+		{"a slow machine still spins once", "", []time.Duration{time.Hour}, 1},
+		{"BENCH_SPIN_ITERS fixes the count", "77", []time.Duration{100 * time.Microsecond}, 77},
+		{"a BENCH_SPIN_ITERS of 0 is ignored", "0", []time.Duration{50 * time.Microsecond}, 600},
+		{"a BENCH_SPIN_ITERS that is no number is ignored", "many", []time.Duration{50 * time.Microsecond}, 600},
+	} {
+		if got := calibrate(env(tc.env), timings(tc.times...)); got != tc.want {
+			t.Errorf("%s: calibrate = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	// spin's result depends on its count, so the compiler cannot drop or shorten the loop.
+	if spin(1000) == spin(1001) || spin(0) == spin(1) {
+		t.Error("spin's result does not depend on its iteration count")
+	}
 }

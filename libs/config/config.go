@@ -238,20 +238,20 @@ func dur(d time.Duration) string { return d.String() }
 
 var errWant = errors.New("") // marker: the Allowed text says it all
 
-func parseInt(v string, min int) (int, error) {
+func parseInt(v string, least int) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
 		return 0, errWant
 	}
-	if n < min {
+	if n < least {
 		return 0, errWant
 	}
 	return n, nil
 }
 
-// parseDur reads a Go duration (500ms, 30s, 5m) or a bare whole number of seconds (30), the
-// form the original design document's configuration block uses.
-func parseDur(v string, allowZero bool) (time.Duration, error) {
+// parseDur reads a positive Go duration (500ms, 30s, 5m) or a bare whole number of seconds
+// (30), the form the original design document's configuration block uses.
+func parseDur(v string) (time.Duration, error) {
 	v = strings.TrimSpace(v)
 	d, err := time.ParseDuration(v)
 	if err != nil {
@@ -259,7 +259,7 @@ func parseDur(v string, allowZero bool) (time.Duration, error) {
 			d, err = time.Duration(n)*time.Second, nil
 		}
 	}
-	if err != nil || d < 0 || (!allowZero && d == 0) {
+	if err != nil || d <= 0 {
 		return 0, errWant
 	}
 	return d, nil
@@ -303,13 +303,13 @@ func parseAddr(v string) error {
 	return nil
 }
 
-func intSetting(key, env, meaning string, min int, def func(profiles.Settings) int, dst func(*Config) *int) Setting {
+func intSetting(key, env, meaning string, least int, def func(profiles.Settings) int, dst func(*Config) *int) Setting {
 	return Setting{
 		Key: key, Env: env, Meaning: meaning,
-		Allowed: fmt.Sprintf("a whole number ≥ %d", min),
+		Allowed: fmt.Sprintf("a whole number ≥ %d", least),
 		Default: func(p profiles.Settings) string { return strconv.Itoa(def(p)) },
 		set: func(c *Config, v string) (err error) {
-			*dst(c), err = parseInt(v, min)
+			*dst(c), err = parseInt(v, least)
 			return err
 		},
 	}
@@ -321,7 +321,7 @@ func durSetting(key, env, meaning string, def func(profiles.Settings) time.Durat
 		Allowed: "a positive Go duration such as 500ms, 30s, 5m, or a whole number of seconds",
 		Default: func(p profiles.Settings) string { return dur(def(p)) },
 		set: func(c *Config, v string) (err error) {
-			*dst(c), err = parseDur(v, false)
+			*dst(c), err = parseDur(v)
 			return err
 		},
 	}

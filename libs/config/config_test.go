@@ -3,6 +3,7 @@ package config_test
 import (
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -295,6 +296,125 @@ func TestDotEnvExampleIsCurrent(t *testing.T) {
 	}
 }
 
+// ADMIN_ADDR=off turns the admin listener off, and only that word does: any address is kept as
+// given, and an empty variable means the default address.
+func TestAdminAddr(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ value, want string }{
+		{"off", ""},
+		{"127.0.0.1:9191", "127.0.0.1:9191"},
+		{":0", ":0"},
+		{"", "127.0.0.1:9090"},
+	} {
+		c, _, err := config.Load(nil, env(map[string]string{"ADMIN_ADDR": tc.value}), "api")
+		if err != nil {
+			t.Errorf("ADMIN_ADDR=%q: %v", tc.value, err)
+			continue
+		}
+		if c.AdminAddr != tc.want {
+			t.Errorf("ADMIN_ADDR=%q gives AdminAddr %q, want %q", tc.value, c.AdminAddr, tc.want)
+		}
+	}
+	for _, bad := range []string{"OFF", "nowhere", "127.0.0.1:65536", "127.0.0.1:-1"} {
+		if _, _, err := config.Load(nil, env(map[string]string{"ADMIN_ADDR": bad}), "api"); !isErrorFor(err, "ADMIN_ADDR") {
+			t.Errorf("ADMIN_ADDR=%q: got %v, want a *config.Error naming ADMIN_ADDR", bad, err)
+		}
+	}
+}
+
+// isErrorFor reports whether err is a *config.Error for the variable env.
+func isErrorFor(err error, env string) bool {
+	var ce *config.Error
+	return errors.As(err, &ce) && ce.Env == env
+}
+
+// Each rule's edges: the last value allowed is accepted and kept, the first one refused is
+// refused by name. Between two settings, equal values are allowed only where the rule says
+// "at most" (a minimum equal to the maximum), never where it says "more than" (a rescue after
+// exactly the job timeout would take a job still inside its timeout for lost).
+func TestEdgesOfEachRule(t *testing.T) {
+	t.Parallel()
+	accepted := []struct {
+		env   map[string]string
+		check func(*config.Config) bool
+	}{
+		{map[string]string{"REDIS_URL": "redis://127.0.0.1:6379/6"}, func(c *config.Config) bool { return c.RedisURL == "redis://127.0.0.1:6379/6" }},
+		{map[string]string{"REDIS_URL": "rediss://cache.example.com:6380"}, func(c *config.Config) bool { return c.RedisURL == "rediss://cache.example.com:6380" }},
+		{map[string]string{"JOBS_JOB_TIMEOUT": "30s", "JOBS_RESCUE_AFTER": "31s"}, func(c *config.Config) bool {
+			return c.Jobs.JobTimeout == 30*time.Second && c.Jobs.RescueAfter == 31*time.Second
+		}},
+		{map[string]string{"GOROUTINE_MIN_WORKERS": "7", "GOROUTINE_MAX_WORKERS": "7"}, func(c *config.Config) bool {
+			return c.Pool.MinWorkers == 7 && c.Pool.MaxWorkers == 7
+		}},
+		{map[string]string{"CONTEXT_DEFAULT_TIMEOUT": "20s", "CONTEXT_MAX_TIMEOUT": "20s"}, func(c *config.Config) bool {
+			return c.Context.DefaultTimeout == 20*time.Second && c.Context.MaxTimeout == 20*time.Second
+		}},
+		{map[string]string{"GOROUTINE_MIN_WORKERS": "1", "GOROUTINE_QUEUE_SIZE": "1"}, func(c *config.Config) bool {
+			return c.Pool.MinWorkers == 1 && c.Pool.QueueSize == 1
+		}},
+		{map[string]string{"MEMORY_POOL_SIZE": "0", "PROFILE_MAX_OPTIMIZATIONS": "0"}, func(c *config.Config) bool {
+			return c.Memory.PoolSize == 0 && c.Optimizer.MaxOptimizations == 0
+		}},
+		{map[string]string{"HTTP_MAX_BODY_BYTES": "1024", "MEMORY_SLAB_SIZE": "1024"}, func(c *config.Config) bool {
+			return c.HTTP.MaxBodyBytes == 1024 && c.Memory.SlabSize == 1024
+		}},
+		{map[string]string{"HTTP_ADDR": "127.0.0.1:65535"}, func(c *config.Config) bool { return c.HTTP.Addr == "127.0.0.1:65535" }},
+		{map[string]string{"JWT_SECRET": strings.Repeat("k", 32)}, func(c *config.Config) bool { return c.Auth.JWTSecret == strings.Repeat("k", 32) }},
+		{map[string]string{"GOROUTINE_IDLE_TIMEOUT": "1ns"}, func(c *config.Config) bool { return c.Pool.IdleTimeout == time.Nanosecond }},
+		{map[string]string{"DATABASE_PARALLEL_COUNT": "true", "CONTEXT_ENABLE_DEADLINE": "false"}, func(c *config.Config) bool {
+			return c.Database.ParallelCount == "on" && !c.Context.EnableDeadline
+		}},
+		{map[string]string{"LOG_LEVEL": "WARNING"}, func(c *config.Config) bool { return c.Log.Level == slog.LevelWarn }},
+		{map[string]string{"LOG_LEVEL": "error"}, func(c *config.Config) bool { return c.Log.Level == slog.LevelError }},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "*,https://app.example.com/"}, func(c *config.Config) bool {
+			return strings.Join(c.HTTP.CORSAllowedOrigins, " ") == "* https://app.example.com/"
+		}},
+	}
+	for _, tc := range accepted {
+		c, _, err := config.Load(nil, env(tc.env), "api")
+		if err != nil {
+			t.Errorf("%v refused: %v", tc.env, err)
+			continue
+		}
+		if !tc.check(c) {
+			t.Errorf("%v not applied as given: %+v", tc.env, c)
+		}
+	}
+
+	refused := []struct {
+		env     map[string]string
+		wantEnv string
+	}{
+		{map[string]string{"REDIS_URL": "http://127.0.0.1:6379"}, "REDIS_URL"},
+		{map[string]string{"REDIS_URL": "redis://"}, "REDIS_URL"},
+		{map[string]string{"REDIS_URL": "redis://%zz"}, "REDIS_URL"},
+		{map[string]string{"JOBS_JOB_TIMEOUT": "30s", "JOBS_RESCUE_AFTER": "30s"}, "JOBS_RESCUE_AFTER"},
+		{map[string]string{"JOBS_JOB_TIMEOUT": "30s", "JOBS_RESCUE_AFTER": "29s"}, "JOBS_RESCUE_AFTER"},
+		{map[string]string{"GOROUTINE_MIN_WORKERS": "8", "GOROUTINE_MAX_WORKERS": "7"}, "GOROUTINE_MIN_WORKERS"},
+		{map[string]string{"CONTEXT_DEFAULT_TIMEOUT": "21s", "CONTEXT_MAX_TIMEOUT": "20s"}, "CONTEXT_DEFAULT_TIMEOUT"},
+		{map[string]string{"GOROUTINE_MIN_WORKERS": "0"}, "GOROUTINE_MIN_WORKERS"},
+		{map[string]string{"GOROUTINE_QUEUE_SIZE": "0"}, "GOROUTINE_QUEUE_SIZE"},
+		{map[string]string{"MEMORY_POOL_SIZE": "-1"}, "MEMORY_POOL_SIZE"},
+		{map[string]string{"HTTP_MAX_BODY_BYTES": "1023"}, "HTTP_MAX_BODY_BYTES"},
+		{map[string]string{"MEMORY_SLAB_SIZE": "1023"}, "MEMORY_SLAB_SIZE"},
+		{map[string]string{"HTTP_ADDR": "127.0.0.1:65536"}, "HTTP_ADDR"},
+		{map[string]string{"HTTP_ADDR": "127.0.0.1:http"}, "HTTP_ADDR"},
+		{map[string]string{"JWT_SECRET": strings.Repeat("k", 31)}, "JWT_SECRET"},
+		{map[string]string{"GOROUTINE_IDLE_TIMEOUT": "0s"}, "GOROUTINE_IDLE_TIMEOUT"},
+		{map[string]string{"GOROUTINE_IDLE_TIMEOUT": "-1s"}, "GOROUTINE_IDLE_TIMEOUT"},
+		{map[string]string{"DATABASE_PARALLEL_COUNT": "yes"}, "DATABASE_PARALLEL_COUNT"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com/path"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "ftp://app.example.com"}, "CORS_ALLOWED_ORIGINS"},
+		{map[string]string{"CORS_ALLOWED_ORIGINS": "https://"}, "CORS_ALLOWED_ORIGINS"},
+	}
+	for _, tc := range refused {
+		_, _, err := config.Load(nil, env(tc.env), "api")
+		if !isErrorFor(err, tc.wantEnv) {
+			t.Errorf("%v: got %v, want a *config.Error naming %s", tc.env, err, tc.wantEnv)
+		}
+	}
+}
+
 // One value from each layer, and each is reported with its source.
 func TestSourcesOfEveryLayer(t *testing.T) {
 	dir := t.TempDir()
@@ -370,5 +490,21 @@ func TestMaskedHidesSecrets(t *testing.T) {
 				t.Errorf("database.url masked wrong: %q", got)
 			}
 		}
+	}
+}
+
+// A refusal with a reason says it between the value and what is allowed; one without says
+// nothing there.
+func TestErrorMessageCarriesTheReason(t *testing.T) {
+	t.Parallel()
+	_, _, err := config.Load(nil, env(map[string]string{"JWT_SECRET": "short"}), "api")
+	want := `config: JWT_SECRET="short" is invalid: 5 characters is too short to sign tokens safely; allowed: empty, or at least 32 characters (key jwt.secret)`
+	if err == nil || err.Error() != want {
+		t.Errorf("message = %v\nwant      %s", err, want)
+	}
+	_, _, err = config.Load(nil, env(map[string]string{"LOG_FORMAT": "xml"}), "api")
+	want = `config: LOG_FORMAT="xml" is invalid; allowed: text or json (key log.format)`
+	if err == nil || err.Error() != want {
+		t.Errorf("message = %v\nwant      %s", err, want)
 	}
 }

@@ -125,7 +125,7 @@ func openSQL(t Target, opts Options) (*sql.DB, error) {
 	wrap := opts.WrapConnector
 	if t.Dialect == migrations.SQLite {
 		if dir := filepath.Dir(t.Path); dir != "" && dir != "." {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
 				return nil, fmt.Errorf("data: create directory for %s: %w", t.Path, err)
 			}
 		}

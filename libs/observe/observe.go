@@ -256,7 +256,7 @@ func (t *Telemetry) Start(ctx context.Context) error {
 		return nil
 	}
 	if t.opts.AdminAddr != "" {
-		if err := t.listen(); err != nil {
+		if err := t.listen(ctx); err != nil {
 			// The admin listener is a side channel: the process still does its work without
 			// it. Both apps share the default address, so an api and a worker (or two workers)
 			// on one host would otherwise refuse to start; the error line says what is missing.
@@ -272,8 +272,8 @@ func (t *Telemetry) Start(ctx context.Context) error {
 	return nil
 }
 
-func (t *Telemetry) listen() error {
-	ln, err := net.Listen("tcp", t.opts.AdminAddr)
+func (t *Telemetry) listen(ctx context.Context) error {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", t.opts.AdminAddr)
 	if err != nil {
 		return fmt.Errorf("observe: listen on ADMIN_ADDR %s: %w", t.opts.AdminAddr, err)
 	}

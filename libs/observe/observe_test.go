@@ -178,7 +178,8 @@ func TestAdminListenerServesMetricsPerfHealthAndPprof(t *testing.T) {
 	if err := tel.Start(ctx); err == nil {
 		t.Fatal("Start after Shutdown succeeded")
 	}
-	if _, err := http.Get(admin + "/metrics"); err == nil {
+	if resp, err := http.Get(admin + "/metrics"); err == nil {
+		_ = resp.Body.Close()
 		t.Fatal("admin listener still answers after Shutdown")
 	}
 }

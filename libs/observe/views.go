@@ -25,7 +25,7 @@ func (t *Telemetry) Handler() http.Handler {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("GET /debug/perf", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /debug/perf", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, t.Perf())
 	})
 	mux.HandleFunc("GET /debug/health", func(w http.ResponseWriter, r *http.Request) {

@@ -89,7 +89,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			}
 			return nil, false
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		var m map[string]any
 		_ = json.NewDecoder(resp.Body).Decode(&m)
 		mu.Lock()

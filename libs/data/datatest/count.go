@@ -3,6 +3,7 @@ package datatest
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,7 +95,7 @@ func (cc *countingConn) QueryContext(ctx context.Context, query string, args []d
 		return nil, driver.ErrSkip
 	}
 	rows, err := q.QueryContext(ctx, query, args)
-	if err != driver.ErrSkip {
+	if !errors.Is(err, driver.ErrSkip) {
 		cc.c.n.Add(1)
 	}
 	return rows, err
@@ -106,7 +107,7 @@ func (cc *countingConn) ExecContext(ctx context.Context, query string, args []dr
 		return nil, driver.ErrSkip
 	}
 	res, err := e.ExecContext(ctx, query, args)
-	if err != driver.ErrSkip {
+	if !errors.Is(err, driver.ErrSkip) {
 		cc.c.n.Add(1)
 	}
 	return res, err
@@ -118,7 +119,7 @@ func (cc *countingConn) PrepareContext(ctx context.Context, query string) (drive
 	if p, ok := cc.Conn.(driver.ConnPrepareContext); ok {
 		st, err = p.PrepareContext(ctx, query)
 	} else {
-		st, err = cc.Conn.Prepare(query)
+		st, err = cc.Prepare(query)
 	}
 	if err != nil {
 		return nil, err

@@ -34,7 +34,7 @@ func URL(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("datatest: %v", err)
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("datatest: create schema: %v", err)
 	}
@@ -44,7 +44,7 @@ func URL(t testing.TB) string {
 			t.Errorf("datatest: drop schema %s: %v", schema, err)
 			return
 		}
-		defer db.Close()
+		defer func() { _ = db.Close() }()
 		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
 			t.Errorf("datatest: drop schema %s: %v", schema, err)
 		}

@@ -272,9 +272,14 @@ func (s *shape) query(ctx context.Context, q sqlRunner, stmt string, arg any,
 	if err != nil {
 		return 0, err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // on the error paths; the last Close below is checked
 	n, err := read(rows.Next, rows.Scan)
 	if err != nil {
+		return 0, err
+	}
+	// Next reports a driver error (a row the server failed to produce, a cancelled context) only
+	// as false: without Err that would read as the end of the rows, a short result.
+	if err := rows.Err(); err != nil {
 		return 0, err
 	}
 	return n, rows.Close()

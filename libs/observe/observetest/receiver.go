@@ -115,7 +115,7 @@ func decode(w http.ResponseWriter, req *http.Request, msg proto.Message) bool {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return false
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }() // a gzip reader's Close only reports what Read already did
 		body = zr
 	}
 	b, err := io.ReadAll(body)

@@ -337,7 +337,7 @@ func (d *Dispatcher[T]) runSync(ctx context.Context, l *listener[T], e T) error 
 	if l.guarded && hasDeadline(lctx) && d.track.add() {
 		le = d.runGuarded(lctx, l, e)
 	} else {
-		err, panicked := call(lctx, l.fn, e)
+		panicked, err := call(lctx, l.fn, e)
 		le = d.classify(lctx, l, err, panicked)
 	}
 	if cancel != nil {
@@ -360,7 +360,7 @@ func (d *Dispatcher[T]) runGuarded(lctx context.Context, l *listener[T], e T) *L
 	go func() {
 		defer d.track.done()
 		defer d.inflight.Add(context.WithoutCancel(lctx), -1, l.flowOpts...)
-		err, panicked := call(lctx, l.fn, e)
+		panicked, err := call(lctx, l.fn, e)
 		done <- result{err, panicked}
 	}()
 	select {
@@ -432,7 +432,7 @@ func detach(ctx context.Context) context.Context {
 func (d *Dispatcher[T]) runDetached(actx context.Context, l *listener[T], e T) {
 	d.calls.Add(actx, 1, l.flowOpts...)
 	lctx, cancel := d.listenerContext(actx, l)
-	err, panicked := call(lctx, l.fn, e)
+	panicked, err := call(lctx, l.fn, e)
 	le := d.classify(lctx, l, err, panicked)
 	if cancel != nil {
 		cancel()
@@ -454,13 +454,13 @@ func (d *Dispatcher[T]) enqueue(ctx context.Context, l *listener[T], e T) error 
 
 // call runs fn, turning a panic into an error so one listener cannot take
 // down the caller or the pool worker.
-func call[T any](ctx context.Context, fn Listener[T], e T) (err error, panicked bool) {
+func call[T any](ctx context.Context, fn Listener[T], e T) (panicked bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err, panicked = &panicError{value: r, stack: debug.Stack()}, true
 		}
 	}()
-	return fn(ctx, e), false
+	return false, fn(ctx, e)
 }
 
 func (d *Dispatcher[T]) classify(lctx context.Context, l *listener[T], err error, panicked bool) *ListenerError {

@@ -23,7 +23,7 @@ import (
 type Pool interface {
 	Name() string
 	Workers() int
-	Bounds() (min, max int)
+	Bounds() (lo, hi int)
 	Waiting() int // tasks queued, not yet started
 	Resize(n int) // standing worker target; the pool clamps it to its bounds
 }

@@ -14,7 +14,7 @@ import (
 // sourceBuffer decouples the source goroutine from the first stage.
 const sourceBuffer = 16
 
-// ErrSkip, returned by a stage function, drops the item without stopping
+// ErrSkip is returned by a stage function to drop the item without stopping
 // the pipeline (a validation stage filtering out bad input).
 var ErrSkip = errors.New("pipeline: skip item")
 

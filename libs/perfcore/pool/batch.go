@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 )
@@ -39,7 +40,7 @@ func Map[In, Out any](ctx context.Context, p *Pool, in []In, fn func(context.Con
 			b.settle(int64(len(in) - i))
 			break
 		}
-		if err := p.enqueue(bctx, o.prio, t); err != nil && err != errSwept {
+		if err := p.enqueue(bctx, o.prio, t); err != nil && !errors.Is(err, errSwept) {
 			b.fail(fmt.Errorf("pool %q: map: %w", p.cfg.Name, err))
 			b.settle(int64(len(in) - i))
 			break

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -103,21 +104,19 @@ func Submit[T any](ctx context.Context, p *Pool, fn func(context.Context) (T, er
 		f.resolve(context.Cause(ctx))
 		return f
 	}
-	switch err := p.enqueue(ctx, o.prio, f); err {
-	case nil, errSwept:
-	default:
+	if err := p.enqueue(ctx, o.prio, f); err != nil && !errors.Is(err, errSwept) {
 		f.resolve(fmt.Errorf("pool %q: submit: %w", p.cfg.Name, err))
 	}
 	return f
 }
 
 func (f *Future[T]) run(w *worker) outcome {
-	if err := f.tc.Context.Err(); err != nil {
+	if err := f.tc.Err(); err != nil {
 		f.resolve(context.Cause(f.tc.Context))
 		return outCanceled
 	}
 	f.tc.w = w
-	v, err, panicked := f.call()
+	v, panicked, err := f.call()
 	f.val = v
 	f.resolve(err)
 	switch {
@@ -128,14 +127,14 @@ func (f *Future[T]) run(w *worker) outcome {
 	}
 }
 
-func (f *Future[T]) call() (v T, err error, panicked bool) {
+func (f *Future[T]) call() (v T, panicked bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err, panicked = newPanicError(r), true
 		}
 	}()
 	v, err = f.fn(&f.tc)
-	return v, err, false
+	return v, false, err
 }
 
 func (f *Future[T]) cancel(err error) { f.resolve(err) }

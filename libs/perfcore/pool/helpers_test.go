@@ -55,6 +55,50 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// patience bounds every wait of these tests: a pool that loses a task or a
+// wake-up fails the test with a message instead of hanging it until the
+// test binary's timeout. It bounds a wait, it asserts no duration.
+const patience = 10 * time.Second
+
+// bounded returns a context that ends after patience, for Await and Stop.
+func bounded(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// recv returns the next value from ch; the test fails if none comes within
+// patience. Call it from the test's goroutine.
+func recv[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(patience):
+		t.Fatalf("never happened: %s", what)
+		panic("unreachable")
+	}
+}
+
+// waitGroup waits for wg within patience. On failure the waiting goroutine
+// is left behind: the test has failed already.
+func waitGroup(t *testing.T, what string, wg *sync.WaitGroup) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	recv(t, what, done)
+}
+
+// within runs call on a goroutine of its own and returns its error; the test
+// fails if call has not returned within patience (a submission that blocks
+// where it should fail at once, say).
+func within(t *testing.T, what string, call func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	return recv(t, what, done)
+}
+
 // blocker occupies workers until released.
 type blocker struct {
 	started chan struct{}

@@ -114,7 +114,7 @@ func TestMetrics(t *testing.T) {
 		_ = p.Go(func() {})
 	}
 	f := Submit(context.Background(), p, func(context.Context) (int, error) { panic("x") })
-	_, _ = f.Await(context.Background())
+	_, _ = f.Await(bounded(t))
 	eventually(t, "tasks done", func() bool { s := p.Stats(); return s.Completed == 1000 && s.Failed == 1 && s.Idle == s.Workers })
 	if err := fp.callback(context.Background(), fakeObserver{f: fp}); err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func TestMetrics(t *testing.T) {
 	if recs == 0 {
 		t.Fatal("no wait/duration samples in 1001 tasks")
 	}
-	if err := p.Stop(context.Background()); err != nil {
+	if err := p.Stop(bounded(t)); err != nil {
 		t.Fatal(err)
 	}
 	if !fp.unreg {

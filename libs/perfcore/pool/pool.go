@@ -130,7 +130,7 @@ func New(cfg Config) (*Pool, error) {
 func (p *Pool) Name() string { return p.cfg.Name }
 
 // Bounds returns the configured minimum and maximum worker counts.
-func (p *Pool) Bounds() (min, max int) { return p.cfg.MinWorkers, p.cfg.MaxWorkers }
+func (p *Pool) Bounds() (lo, hi int) { return p.cfg.MinWorkers, p.cfg.MaxWorkers }
 
 // Workers returns the number of live worker goroutines.
 func (p *Pool) Workers() int { return int(p.nWorkers.Load()) }
@@ -208,10 +208,10 @@ func (p *Pool) GoWith(prio Priority, f func()) error {
 	if prio >= numPriorities {
 		return fmt.Errorf("pool %q: go: invalid priority %d", p.cfg.Name, prio)
 	}
-	switch err := p.enqueue(nil, prio, funcTask(f)); err {
-	case nil:
+	switch err := p.enqueue(nil, prio, funcTask(f)); {
+	case err == nil:
 		return nil
-	case errSwept:
+	case errors.Is(err, errSwept):
 		return fmt.Errorf("pool %q: go: %w", p.cfg.Name, ErrStopped)
 	default:
 		return fmt.Errorf("pool %q: go: %w", p.cfg.Name, err)

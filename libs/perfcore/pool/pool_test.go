@@ -52,7 +52,7 @@ func TestConfigDefaults(t *testing.T) {
 	if lo, hi := p.Bounds(); lo != 1 || hi != 3 || p.Name() != "d" {
 		t.Fatalf("Bounds = %d,%d Name = %q", lo, hi, p.Name())
 	}
-	if err := p.Stop(context.Background()); err != nil {
+	if err := p.Stop(bounded(t)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -115,7 +115,7 @@ func TestStopNeverStarted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Stop(context.Background()); err != nil {
+	if err := p.Stop(bounded(t)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -129,7 +129,7 @@ func TestConcurrentStop(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			if err := p.Stop(context.Background()); err != nil {
+			if err := p.Stop(bounded(t)); err != nil {
 				t.Error(err)
 			}
 		})
@@ -144,6 +144,7 @@ func TestFailFast(t *testing.T) {
 	t.Parallel()
 	p := newStarted(t, Config{MinWorkers: 1, MaxWorkers: 1, QueueSize: 2, WhenFull: FailFast})
 	b := newBlocker(1)
+	t.Cleanup(func() { close(b.release) }) // before the pool's Stop, also when the test fails
 	if err := p.Go(b.task); err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +154,17 @@ func TestFailFast(t *testing.T) {
 			t.Fatalf("Go %d into a queue with room: %v", i, err)
 		}
 	}
-	if err := p.Go(func() {}); !errors.Is(err, ErrQueueFull) {
+	// Each refusal must come at once: a pool that blocked instead would hang
+	// the call, so it runs on a goroutine and the test fails if it does not return.
+	if err := within(t, "Go into a full queue returns", func() error { return p.Go(func() {}) }); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Go into a full queue = %v, want ErrQueueFull", err)
 	}
-	f := Submit(context.Background(), p, func(context.Context) (int, error) { return 0, nil })
-	if _, err := f.Await(context.Background()); !errors.Is(err, ErrQueueFull) {
+	var f *Future[int]
+	_ = within(t, "Submit into a full queue returns", func() error {
+		f = Submit(context.Background(), p, func(context.Context) (int, error) { return 0, nil })
+		return nil
+	})
+	if _, err := f.Await(bounded(t)); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("Submit into a full queue = %v, want ErrQueueFull", err)
 	}
 	// Other priorities have their own queue.
@@ -170,7 +177,6 @@ func TestFailFast(t *testing.T) {
 	if s := p.Stats(); s.Rejected != 2 {
 		t.Fatalf("Rejected = %d, want 2", s.Rejected)
 	}
-	close(b.release)
 }
 
 func TestBlockWhenFull(t *testing.T) {
@@ -198,7 +204,7 @@ func TestBlockWhenFull(t *testing.T) {
 	eventually(t, "Submit blocks on the full queue", func() bool { return p.spaceWaiters.Load() == 1 })
 	cancel()
 	f := <-submitted
-	if _, err := f.Await(context.Background()); !errors.Is(err, context.Canceled) {
+	if _, err := f.Await(bounded(t)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("blocked Submit after cancel = %v, want context.Canceled", err)
 	}
 	// A blocked Go returns once the workers make room.
@@ -206,7 +212,7 @@ func TestBlockWhenFull(t *testing.T) {
 	go func() { goDone <- p.Go(func() { ran.Add(1) }) }()
 	eventually(t, "Go blocks on the full queue", func() bool { return p.spaceWaiters.Load() == 1 })
 	close(b.release)
-	if err := <-goDone; err != nil {
+	if err := recv(t, "the blocked Go returns", goDone); err != nil {
 		t.Fatalf("blocked Go = %v", err)
 	}
 	eventually(t, "all tasks ran", func() bool { return ran.Load() == 5 })
@@ -233,12 +239,12 @@ func TestBlockedGoReturnsOnStop(t *testing.T) {
 	go func() { goDone <- p.Go(func() {}) }()
 	eventually(t, "Go blocks", func() bool { return p.spaceWaiters.Load() == 1 })
 	stopDone := make(chan error)
-	go func() { stopDone <- p.Stop(context.Background()) }()
-	if err := <-goDone; !errors.Is(err, ErrStopped) {
+	go func() { stopDone <- p.Stop(bounded(t)) }()
+	if err := recv(t, "the blocked Go returns", goDone); !errors.Is(err, ErrStopped) {
 		t.Fatalf("Go blocked during Stop = %v, want ErrStopped", err)
 	}
 	close(b.release)
-	if err := <-stopDone; err != nil {
+	if err := recv(t, "Stop returns", stopDone); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -267,7 +273,7 @@ func TestPriorities(t *testing.T) {
 	_ = p.GoWith(High, rec("H2"))
 	f := Submit(context.Background(), p, func(context.Context) (int, error) { rec("H3")(); return 0, nil }, High)
 	close(b.release)
-	if _, err := f.Await(context.Background()); err != nil {
+	if _, err := f.Await(bounded(t)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "all ran", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 8 })
@@ -294,8 +300,8 @@ func TestCancelledBeforeStartIsNotRun(t *testing.T) {
 	f := Submit(ctx, p, func(context.Context) (int, error) { ran.Store(true); return 1, nil })
 	cancel()
 	close(b.release)
-	<-f.Done()
-	if _, err := f.Await(context.Background()); !errors.Is(err, context.Canceled) {
+	recv(t, "the future resolves", f.Done())
+	if _, err := f.Await(bounded(t)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Await = %v, want context.Canceled", err)
 	}
 	if ran.Load() {
@@ -303,7 +309,7 @@ func TestCancelledBeforeStartIsNotRun(t *testing.T) {
 	}
 	// Already cancelled at Submit: never queued.
 	f2 := Submit(ctx, p, func(context.Context) (int, error) { ran.Store(true); return 1, nil })
-	if _, err := f2.Await(context.Background()); !errors.Is(err, context.Canceled) || ran.Load() {
+	if _, err := f2.Await(bounded(t)); !errors.Is(err, context.Canceled) || ran.Load() {
 		t.Fatalf("Submit with a dead context = %v (ran %v)", err, ran.Load())
 	}
 	eventually(t, "canceled counted", func() bool { return p.Stats().Canceled == 1 })
@@ -313,16 +319,16 @@ func TestFutureResultAndAwaitContext(t *testing.T) {
 	t.Parallel()
 	p := newStarted(t, Config{MinWorkers: 1, MaxWorkers: 2})
 	f := Submit(context.Background(), p, func(ctx context.Context) (string, error) { return "ok", nil })
-	if v, err := f.Await(context.Background()); v != "ok" || err != nil {
+	if v, err := f.Await(bounded(t)); v != "ok" || err != nil {
 		t.Fatalf("Await = %q, %v", v, err)
 	}
 	// Awaiting again returns the same result.
-	if v, err := f.Await(context.Background()); v != "ok" || err != nil {
+	if v, err := f.Await(bounded(t)); v != "ok" || err != nil {
 		t.Fatalf("second Await = %q, %v", v, err)
 	}
 	boom := errors.New("boom")
 	fe := Submit(context.Background(), p, func(ctx context.Context) (int, error) { return 0, boom })
-	if _, err := fe.Await(context.Background()); !errors.Is(err, boom) {
+	if _, err := fe.Await(bounded(t)); !errors.Is(err, boom) {
 		t.Fatalf("Await = %v, want boom", err)
 	}
 	// Await gives up when its own context ends; the task is unaffected.
@@ -334,7 +340,7 @@ func TestFutureResultAndAwaitContext(t *testing.T) {
 		t.Fatalf("Await with dead ctx = %v", err)
 	}
 	close(release)
-	if v, err := fs.Await(context.Background()); v != 7 || err != nil {
+	if v, err := fs.Await(bounded(t)); v != 7 || err != nil {
 		t.Fatalf("Await after release = %d, %v", v, err)
 	}
 	if fn := Submit[int](context.Background(), p, nil); fn.err == nil {
@@ -349,7 +355,7 @@ func TestTaskContextCarriesValues(t *testing.T) {
 	type key struct{}
 	ctx := context.WithValue(context.Background(), key{}, "v")
 	f := Submit(ctx, p, func(ctx context.Context) (any, error) { return ctx.Value(key{}), nil })
-	if v, _ := f.Await(context.Background()); v != "v" {
+	if v, _ := f.Await(bounded(t)); v != "v" {
 		t.Fatalf("value in task ctx = %v", v)
 	}
 }
@@ -359,14 +365,14 @@ func TestPanics(t *testing.T) {
 	var logBuf syncBuffer
 	p := newStarted(t, Config{MinWorkers: 1, MaxWorkers: 1, Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
 	f := Submit(context.Background(), p, func(context.Context) (int, error) { panic("kaboom") })
-	_, err := f.Await(context.Background())
+	_, err := f.Await(bounded(t))
 	var pe *PanicError
 	if !errors.As(err, &pe) || pe.Value != "kaboom" || !bytes.Contains(pe.Stack, []byte("TestPanics")) {
 		t.Fatalf("Await = %v, want *PanicError with the stack", err)
 	}
 	sentinel := errors.New("sentinel")
 	f2 := Submit(context.Background(), p, func(context.Context) (int, error) { panic(sentinel) })
-	if _, err := f2.Await(context.Background()); !errors.Is(err, sentinel) {
+	if _, err := f2.Await(bounded(t)); !errors.Is(err, sentinel) {
 		t.Fatalf("panic(error) does not unwrap: %v", err)
 	}
 	if err := p.Go(func() { panic("go-panic") }); err != nil {
@@ -374,7 +380,7 @@ func TestPanics(t *testing.T) {
 	}
 	// The worker survived: it runs the next task.
 	f3 := Submit(context.Background(), p, func(context.Context) (int, error) { return 3, nil })
-	if v, err := f3.Await(context.Background()); v != 3 || err != nil {
+	if v, err := f3.Await(bounded(t)); v != 3 || err != nil {
 		t.Fatalf("after panics: %d, %v", v, err)
 	}
 	if !strings.Contains(logBuf.String(), "go-panic") {
@@ -413,17 +419,17 @@ func TestStopDrain(t *testing.T) {
 		futs[i] = Submit(context.Background(), p, func(context.Context) (int, error) { ran.Add(1); return 1, nil })
 	}
 	stopDone := make(chan error)
-	go func() { stopDone <- p.Stop(context.Background()) }()
+	go func() { stopDone <- p.Stop(bounded(t)) }()
 	eventually(t, "stop started", func() bool { return p.Stats().StopStarted })
 	close(b.release)
-	if err := <-stopDone; err != nil {
+	if err := recv(t, "Stop returns", stopDone); err != nil {
 		t.Fatal(err)
 	}
 	if ran.Load() != 10 {
 		t.Fatalf("drain ran %d of 10", ran.Load())
 	}
 	for _, f := range futs {
-		if _, err := f.Await(context.Background()); err != nil {
+		if _, err := f.Await(bounded(t)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -443,14 +449,14 @@ func TestStopCancelQueued(t *testing.T) {
 		_ = p.GoWith(Low, func() { ran.Add(1) })
 	}
 	stopDone := make(chan error)
-	go func() { stopDone <- p.Stop(context.Background()) }()
+	go func() { stopDone <- p.Stop(bounded(t)) }()
 	for _, f := range futs {
-		if _, err := f.Await(context.Background()); !errors.Is(err, ErrStopped) {
+		if _, err := f.Await(bounded(t)); !errors.Is(err, ErrStopped) {
 			t.Fatalf("queued future after Stop = %v, want ErrStopped", err)
 		}
 	}
 	close(b.release)
-	if err := <-stopDone; err != nil {
+	if err := recv(t, "Stop returns", stopDone); err != nil {
 		t.Fatal(err)
 	}
 	if ran.Load() != 0 {
@@ -474,11 +480,11 @@ func TestStopContextExpires(t *testing.T) {
 	if err := p.Stop(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Stop with a dead context = %v", err)
 	}
-	if _, err := f.Await(context.Background()); !errors.Is(err, ErrStopped) {
+	if _, err := f.Await(bounded(t)); !errors.Is(err, ErrStopped) {
 		t.Fatalf("queued future after abandoned Stop = %v, want ErrStopped", err)
 	}
 	close(b.release)
-	if err := p.Stop(context.Background()); err != nil {
+	if err := p.Stop(bounded(t)); err != nil {
 		t.Fatalf("second Stop = %v", err)
 	}
 }
@@ -507,7 +513,7 @@ func TestIdleTimeoutShrinksToTarget(t *testing.T) {
 	eventually(t, "workers above the target exit", func() bool { return p.Workers() == 1 })
 	// The pool still works and grows again.
 	f := Submit(context.Background(), p, func(context.Context) (int, error) { return 1, nil })
-	if _, err := f.Await(context.Background()); err != nil {
+	if _, err := f.Await(bounded(t)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -548,9 +554,9 @@ func TestStealing(t *testing.T) {
 		<-release // keep the owner busy: only a thief can run the children
 		return 0, nil
 	})
-	done.Wait()
+	waitGroup(t, "every child ran", &done)
 	close(release)
-	if _, err := parent.Await(context.Background()); err != nil {
+	if _, err := parent.Await(bounded(t)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "stolen counted", func() bool { return p.Stats().Stolen == n })

@@ -43,7 +43,11 @@ func TestSurplusWorkersRetireAfterResizeDown(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		p.Resize(3)
+		drained := time.Now().Add(10 * time.Second)
 		for p.Waiting() > 0 {
+			if time.Now().After(drained) {
+				t.Fatalf("round %d: Waiting() = %d 10s after the last task was queued", round, p.Waiting())
+			}
 			time.Sleep(2 * time.Millisecond)
 		}
 		time.Sleep(30 * time.Millisecond) // let idle timers fire while workers are being woken
@@ -55,7 +59,10 @@ func TestSurplusWorkersRetireAfterResizeDown(t *testing.T) {
 		if n := p.Workers(); n != 1 {
 			t.Fatalf("round %d: %d workers still alive 5s after Resize(1) with a 20ms idle timeout", round, n)
 		}
-		if err := p.Stop(context.Background()); err != nil {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = p.Stop(stopCtx)
+		cancel()
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

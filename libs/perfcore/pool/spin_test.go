@@ -39,8 +39,8 @@ func TestSearcherCountReturnsToZero(t *testing.T) {
 				}
 			})
 		}
-		wg.Wait()
-		done.Wait()
+		waitGroup(t, "every producer queued its tasks", &wg)
+		waitGroup(t, "every task ran", &done)
 		eventually(t, "every worker parked and no searcher counted", func() bool {
 			return p.nSpinning.Load() == 0 && p.nIdle.Load() == p.nWorkers.Load()
 		})

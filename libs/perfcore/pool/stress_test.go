@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestStress: 1e6 futures (fewer under -race or -short) from several
@@ -30,6 +31,9 @@ func TestStress(t *testing.T) {
 	var okN, errN, panicN, cancelN atomic.Int64
 	var wg sync.WaitGroup
 	dead, kill := context.WithCancel(context.Background())
+	// patient bounds every Await: a future that never resolves fails the test, not hangs it.
+	patient, stopWaiting := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer stopWaiting()
 	kill()
 	errTask := errors.New("task error")
 	for s := range submitters {
@@ -44,7 +48,7 @@ func TestStress(t *testing.T) {
 			var ps []pending
 			check := func() {
 				for _, q := range ps {
-					v, err := q.f.Await(context.Background())
+					v, err := q.f.Await(patient)
 					n := runs[q.i].Load()
 					var pe *PanicError
 					switch {
