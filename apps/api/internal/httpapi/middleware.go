@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -32,37 +30,6 @@ func writeError(c *gin.Context, status int, fields map[string][]string) {
 	c.AbortWithStatusJSON(status, errorBody{Errors: fields})
 }
 
-// renderErrors answers the last error a handler recorded with c.Error.
-func renderErrors(log *slog.Logger) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		c.Next()
-		if len(c.Errors) == 0 || c.Writer.Written() {
-			return
-		}
-		err := c.Errors.Last().Err
-		e, ok := apperr.As(err)
-		if !ok || e.Code == apperr.Internal {
-			// The request's deadline passed or its client went away: whatever the failed call
-			// says (the context's error, or the database's "canceling statement"), that is
-			// the cause, and nothing about it is worth logging as a failure.
-			ctxErr := c.Request.Context().Err()
-			switch {
-			case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctxErr, context.DeadlineExceeded):
-				writeError(c, http.StatusGatewayTimeout, map[string][]string{"request": {"timed out"}})
-				return
-			case errors.Is(err, context.Canceled) || ctxErr != nil:
-				writeError(c, http.StatusServiceUnavailable, map[string][]string{"request": {"was cancelled"}})
-				return
-			}
-			log.ErrorContext(c.Request.Context(), "request failed",
-				"method", c.Request.Method, "path", c.FullPath(), "request_id", c.GetString(requestIDKey), "err", err)
-			writeError(c, http.StatusInternalServerError, map[string][]string{"server": {"internal error"}})
-			return
-		}
-		writeError(c, statusOf[e.Code], e.Fields)
-	}
-}
-
 // recovery turns a panic into a logged 500, so one bad request cannot take the process down.
 func recovery(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -74,11 +41,10 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 			if r == http.ErrAbortHandler {
 				panic(r)
 			}
-			log.ErrorContext(c.Request.Context(), "panic serving request",
-				"method", c.Request.Method, "path", c.Request.URL.Path, "request_id", c.GetString(requestIDKey), "panic", fmt.Sprint(r))
 			if !c.Writer.Written() {
 				writeError(c, http.StatusInternalServerError, map[string][]string{"server": {"internal error"}})
 			}
+			logFailure(c, log, "panic serving request", fmt.Errorf("panic: %v", r))
 		}()
 		c.Next()
 	}
