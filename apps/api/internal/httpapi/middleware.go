@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
@@ -112,7 +113,10 @@ func refuseNUL(c *gin.Context) {
 	c.Next()
 }
 
-const userIDKey = "brisk.userID"
+const (
+	userIDKey = "brisk.userID"
+	userKey   = "brisk.user" // *conduit.User, resolved by authenticate
+)
 
 // bearer extracts the token from "Authorization: Token <jwt>" (the RealWorld scheme) or
 // "Bearer <jwt>".
@@ -146,12 +150,32 @@ func (h *handlers) authenticate(c *gin.Context, required bool) {
 		writeError(c, http.StatusUnauthorized, e.Fields)
 		return
 	}
+	// Resolved once, here: a token that outlived its account is a 401 on every route, not a
+	// foreign-key failure on the writes.
+	u, err := h.users.Resolve(c.Request.Context(), id)
+	if err != nil {
+		if e, ok := apperr.As(err); ok && e.Code == apperr.Unauthorized {
+			writeError(c, http.StatusUnauthorized, e.Fields)
+			return
+		}
+		_ = c.Error(err)
+		c.Abort()
+		return
+	}
 	c.Set(userIDKey, id)
+	c.Set(userKey, u)
 	c.Next()
 }
 
 func (h *handlers) requireUser(c *gin.Context)  { h.authenticate(c, true) }
 func (h *handlers) optionalUser(c *gin.Context) { h.authenticate(c, false) }
+
+// resolvedUser is the authenticated user as authenticate found it, or nil.
+func resolvedUser(c *gin.Context) *conduit.User {
+	u, _ := c.Get(userKey)
+	v, _ := u.(*conduit.User)
+	return v
+}
 
 // viewer is the authenticated user's id, or 0.
 func viewer(c *gin.Context) int64 {

@@ -64,7 +64,7 @@ func (h *handlers) login(c *gin.Context) {
 }
 
 func (h *handlers) currentUser(c *gin.Context) {
-	a, err := h.users.Current(c.Request.Context(), viewer(c))
+	a, err := h.users.AccountOf(resolvedUser(c))
 	if err != nil {
 		_ = c.Error(err)
 		return
