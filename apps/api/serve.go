@@ -114,5 +114,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		return err
 	}
 	log.Info("api starting", "version", startup.Version(), "profile", cfg.Profile, "database", cfg.Database.Target.Dialect)
-	return server.Serve(ctx, ln, engine, cfg.HTTP.ShutdownTimeout, log)
+	return server.ServeWith(ctx, ln, engine, server.Timeouts{
+		ReadHeader: cfg.HTTP.ReadHeaderTimeout, Read: cfg.HTTP.ReadTimeout, Write: cfg.HTTP.WriteTimeout,
+		Idle: cfg.HTTP.IdleTimeout, Shutdown: cfg.HTTP.ShutdownTimeout,
+	}, log)
 }

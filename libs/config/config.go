@@ -39,6 +39,10 @@ type Config struct {
 	HTTP struct {
 		Addr               string
 		ShutdownTimeout    time.Duration
+		ReadHeaderTimeout  time.Duration
+		ReadTimeout        time.Duration
+		WriteTimeout       time.Duration
+		IdleTimeout        time.Duration
 		MaxBodyBytes       int64
 		CORSAllowedOrigins []string
 	}
@@ -159,6 +163,7 @@ func (s Setting) Reads(app App) bool { return s.Apps == nil || slices.Contains(s
 // switches of its request path. Every other setting is read by both apps.
 var apiOnly = []string{
 	"http.addr", "http.shutdown_timeout", "http.max_body_bytes", "http.cors_allowed_origins",
+	"http.read_header_timeout", "http.read_timeout", "http.write_timeout", "http.idle_timeout",
 	"database.batch_finds", "database.parallel_count", "jobs.in_process", "jwt.secret", "jwt.ttl",
 }
 
@@ -316,6 +321,22 @@ func settings() []Setting {
 			"How long a stopping server lets in-flight requests finish before closing their connections.",
 			func(profiles.Settings) time.Duration { return 15 * time.Second },
 			func(c *Config) *time.Duration { return &c.HTTP.ShutdownTimeout }),
+		durSetting("http.read_header_timeout", "HTTP_READ_HEADER_TIMEOUT",
+			"How long a client may take to send a request's headers.",
+			func(profiles.Settings) time.Duration { return 10 * time.Second },
+			func(c *Config) *time.Duration { return &c.HTTP.ReadHeaderTimeout }),
+		durSetting("http.read_timeout", "HTTP_READ_TIMEOUT",
+			"How long a client may take to send a whole request, headers and body; a body trickled slower is cut off and its connection closed.",
+			func(profiles.Settings) time.Duration { return 30 * time.Second },
+			func(c *Config) *time.Duration { return &c.HTTP.ReadTimeout }),
+		durSetting("http.write_timeout", "HTTP_WRITE_TIMEOUT",
+			"How long the server may take from the end of a request's headers to the end of its response; keep it above CONTEXT_MAX_TIMEOUT (the default is that plus a minute).",
+			func(p profiles.Settings) time.Duration { return p.ContextMaxTimeout + time.Minute },
+			func(c *Config) *time.Duration { return &c.HTTP.WriteTimeout }),
+		durSetting("http.idle_timeout", "HTTP_IDLE_TIMEOUT",
+			"How long a kept-alive connection may wait for its next request.",
+			func(profiles.Settings) time.Duration { return 2 * time.Minute },
+			func(c *Config) *time.Duration { return &c.HTTP.IdleTimeout }),
 		{Key: "http.max_body_bytes", Env: "HTTP_MAX_BODY_BYTES", Fallback: strconv.Itoa(1 << 20),
 			Meaning: "Largest request body accepted; larger ones get 413.",
 			Allowed: "a whole number ≥ 1024",
