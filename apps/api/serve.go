@@ -23,6 +23,10 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	// Every part is pushed once it is running and stopped in reverse order: the HTTP server
 	// first (server.Serve drains it), then the pool its requests use, the job queue, the
 	// cache, the database, and telemetry last so it records the rest stopping.
+	// Before anything is opened: a missing JWT_SECRET is a configuration error (exit 2).
+	if err := requireJWTSecret(cfg); err != nil {
+		return err
+	}
 	stack := startup.NewStack(log, cfg.HTTP.ShutdownTimeout)
 	defer func() { err = errors.Join(err, stack.Stop(ctx)) }()
 
@@ -82,6 +86,9 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		Pool:       parallel,
 	})
 	if err != nil {
+		return err
+	}
+	if err := svc.Tokens.AcceptPrevious(previousKeys(cfg)...); err != nil {
 		return err
 	}
 	engine, err := httpapi.New(httpapi.Deps{

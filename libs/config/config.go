@@ -75,8 +75,12 @@ type Config struct {
 		Format string // text, json
 	}
 	Auth struct {
-		JWTSecret string
-		TokenTTL  time.Duration
+		JWTSecret     string
+		JWTSecretFile string
+		// PreviousSecrets still verify tokens (never sign them): rotate by moving the old
+		// key here and setting the new one, then drop it once the old tokens have expired.
+		PreviousSecrets []string
+		TokenTTL        time.Duration
 	}
 
 	Pool struct {
@@ -165,6 +169,7 @@ var apiOnly = []string{
 	"http.addr", "http.shutdown_timeout", "http.max_body_bytes", "http.cors_allowed_origins",
 	"http.read_header_timeout", "http.read_timeout", "http.write_timeout", "http.idle_timeout",
 	"database.batch_finds", "database.parallel_count", "jobs.in_process", "jwt.secret", "jwt.ttl",
+	"jwt.secret_file", "jwt.previous_secrets",
 }
 
 // DefaultFor returns the setting's default under the named profile.
@@ -461,13 +466,37 @@ func settings() []Setting {
 		enumSetting("log.format", "LOG_FORMAT", "Log line format: text for people, json for log collectors.",
 			[]string{"text", "json"}, func(c *Config) *string { return &c.Log.Format }),
 		{Key: "jwt.secret", Env: "JWT_SECRET", Fallback: "",
-			Meaning: "Key that signs login tokens (HS256). Empty: a random key is generated once and kept in var/jwt.key, so tokens survive restarts of the embedded default. Set it (the same on every instance) in production.",
+			Meaning: "Key that signs login tokens (HS256). Required (or JWT_SECRET_FILE) unless the database is the embedded SQLite: the API refuses to serve without it (exit 2). On the embedded default an empty key means a random one generated once and kept in var/jwt.key, so tokens survive restarts.",
 			Allowed: "empty, or at least 32 characters",
 			set: func(c *Config, v string) error {
 				if v != "" && len(v) < 32 {
 					return &Error{Reason: fmt.Sprintf("%d characters is too short to sign tokens safely", len(v))}
 				}
 				c.Auth.JWTSecret = v
+				return nil
+			}},
+		{Key: "jwt.secret_file", Env: "JWT_SECRET_FILE", Fallback: "",
+			Meaning: "File holding the signing key (a mounted secret), used when JWT_SECRET is empty; surrounding whitespace is ignored. A file that group or others may read is loaded with a warning. One of the two is required unless the database is the embedded SQLite.",
+			Allowed: "empty, or the path of a readable file of at least 32 characters",
+			set: func(c *Config, v string) error {
+				c.Auth.JWTSecretFile = strings.TrimSpace(v)
+				return nil
+			}},
+		{Key: "jwt.previous_secrets", Env: "JWT_PREVIOUS_SECRETS", Fallback: "",
+			Meaning: "Comma-separated former signing keys: tokens they signed still verify, new tokens use JWT_SECRET. For rotating the key without logging everyone out.",
+			Allowed: "empty, or a comma-separated list of keys of at least 32 characters each",
+			set: func(c *Config, v string) error {
+				c.Auth.PreviousSecrets = nil
+				for _, k := range strings.Split(v, ",") {
+					k = strings.TrimSpace(k)
+					if k == "" {
+						continue
+					}
+					if len(k) < 32 {
+						return &Error{Reason: fmt.Sprintf("a key of %d characters is too short to verify tokens safely", len(k))}
+					}
+					c.Auth.PreviousSecrets = append(c.Auth.PreviousSecrets, k)
+				}
 				return nil
 			}},
 		durSetting("jwt.ttl", "JWT_TTL", "How long a login token stays valid.",
