@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -280,6 +282,11 @@ func (w *TagCountsWorker) Work(ctx context.Context, job *river.Job[TagCountsArgs
 		seen[t] = true
 		rows = append(rows, TagCount{Tag: t, Articles: found[t], UpdatedAt: now})
 	}
+	// One statement, its rows in a stable order: PostgreSQL locks the rows of a multi-row
+	// upsert one by one in the order given, so two jobs listing the same tags in different
+	// orders would each hold a lock the other wants (a deadlock). Sorted, every job takes
+	// its locks in the same order.
+	slices.SortFunc(rows, func(a, b TagCount) int { return strings.Compare(a.Tag, b.Tag) })
 	_, err = db.NewInsert().Model(&rows).
 		On("CONFLICT (tag) DO UPDATE").
 		Set("articles = EXCLUDED.articles").Set("updated_at = EXCLUDED.updated_at").
