@@ -91,7 +91,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	if err := svc.Tokens.AcceptPrevious(previousKeys(cfg)...); err != nil {
 		return err
 	}
+	logins, err := loginThrottle(cfg, log, stack)
+	if err != nil {
+		return err
+	}
 	engine, err := httpapi.New(httpapi.Deps{
+		LoginThrottle:      logins,
 		Services:           svc,
 		Logger:             log,
 		Deadlines:          deadlines(cfg),

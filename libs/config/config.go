@@ -82,6 +82,11 @@ type Config struct {
 		PreviousSecrets []string
 		TokenTTL        time.Duration
 	}
+	Login struct {
+		MaxFailuresPerAccount int
+		MaxFailuresPerAddress int
+		FailureWindow         time.Duration
+	}
 
 	Pool struct {
 		MinWorkers  int
@@ -170,6 +175,7 @@ var apiOnly = []string{
 	"http.read_header_timeout", "http.read_timeout", "http.write_timeout", "http.idle_timeout",
 	"database.batch_finds", "database.parallel_count", "jobs.in_process", "jwt.secret", "jwt.ttl",
 	"jwt.secret_file", "jwt.previous_secrets",
+	"login.max_failures_per_account", "login.max_failures_per_address", "login.failure_window",
 }
 
 // DefaultFor returns the setting's default under the named profile.
@@ -499,6 +505,18 @@ func settings() []Setting {
 				}
 				return nil
 			}},
+		intSetting("login.max_failures_per_account", "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+			"Failed logins for one email within LOGIN_FAILURE_WINDOW after which its logins get 429 with Retry-After until the window ends (counted in Redis when REDIS_URL is set, so all instances share it); 0 turns the limit off.", 0,
+			func(profiles.Settings) int { return 10 },
+			func(c *Config) *int { return &c.Login.MaxFailuresPerAccount }),
+		intSetting("login.max_failures_per_address", "LOGIN_MAX_FAILURES_PER_ADDRESS",
+			"Failed logins from one client address (the connection's peer, not X-Forwarded-For) within LOGIN_FAILURE_WINDOW after which its logins get 429; 0 turns the limit off.", 0,
+			func(profiles.Settings) int { return 100 },
+			func(c *Config) *int { return &c.Login.MaxFailuresPerAddress }),
+		durSetting("login.failure_window", "LOGIN_FAILURE_WINDOW",
+			"How long failed logins count, from the first failure of a window.",
+			func(profiles.Settings) time.Duration { return 15 * time.Minute },
+			func(c *Config) *time.Duration { return &c.Login.FailureWindow }),
 		durSetting("jwt.ttl", "JWT_TTL", "How long a login token stays valid.",
 			func(profiles.Settings) time.Duration { return 72 * time.Hour },
 			func(c *Config) *time.Duration { return &c.Auth.TokenTTL }),

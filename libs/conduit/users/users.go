@@ -176,6 +176,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Account, error) {
 	}
 	u, err := s.users.FindByEmail(ctx, s.db, in.Email)
 	if errors.Is(err, repository.ErrNotFound) {
+		s.passwords.CheckNobody(in.Password) // the same work as a wrong password: no timing oracle
 		return Account{}, apperr.New(apperr.Unauthorized, badCredentials, "is invalid")
 	}
 	if err != nil {

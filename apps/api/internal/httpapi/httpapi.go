@@ -31,6 +31,8 @@ type Deps struct {
 	Middleware []gin.HandlerFunc
 	// Deadlines bounds how long each request may run (zero: no deadline).
 	Deadlines Deadlines
+	// LoginThrottle limits failed logins (nil: unlimited).
+	LoginThrottle *LoginThrottle
 }
 
 // New builds the gin engine serving the Conduit API under /api.
@@ -51,6 +53,8 @@ func New(d Deps) (*gin.Engine, error) {
 		profiles: svc.Profiles,
 		articles: svc.Articles,
 		comments: svc.Comments,
+
+		loginThrottle: d.LoginThrottle,
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -100,4 +104,6 @@ type handlers struct {
 	profiles *profiles.Service
 	articles *articles.Service
 	comments *comments.Service
+
+	loginThrottle *LoginThrottle
 }

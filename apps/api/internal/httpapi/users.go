@@ -55,7 +55,12 @@ func (h *handlers) login(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	keys := keysOf(c, req.User.Email)
+	if !h.loginThrottle.admit(c, keys) {
+		return
+	}
 	a, err := h.users.Login(c.Request.Context(), users.LoginInput(req.User))
+	h.loginThrottle.record(c, keys, err)
 	if err != nil {
 		_ = c.Error(err)
 		return
