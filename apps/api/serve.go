@@ -97,6 +97,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	}
 	engine, err := httpapi.New(httpapi.Deps{
 		LoginThrottle:      logins,
+		AccessLog:          cfg.Log.Requests,
+		QuietPaths:         []string{"/healthz", "/readyz"},
 		Services:           svc,
 		Logger:             log,
 		Deadlines:          deadlines(cfg),

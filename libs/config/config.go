@@ -73,6 +73,8 @@ type Config struct {
 	Log struct {
 		Level  slog.Level
 		Format string // text, json
+		// Requests writes one info line per HTTP request (the API's access log).
+		Requests bool
 	}
 	Auth struct {
 		JWTSecret     string
@@ -175,7 +177,7 @@ var apiOnly = []string{
 	"http.read_header_timeout", "http.read_timeout", "http.write_timeout", "http.idle_timeout",
 	"database.batch_finds", "database.parallel_count", "jobs.in_process", "jwt.secret", "jwt.ttl",
 	"jwt.secret_file", "jwt.previous_secrets",
-	"login.max_failures_per_account", "login.max_failures_per_address", "login.failure_window",
+	"log.requests", "login.max_failures_per_account", "login.max_failures_per_address", "login.failure_window",
 }
 
 // DefaultFor returns the setting's default under the named profile.
@@ -468,6 +470,13 @@ func settings() []Setting {
 					return errWant
 				}
 				return nil
+			}},
+		{Key: "log.requests", Env: "LOG_REQUESTS", Fallback: "true",
+			Meaning: "Write one info line per HTTP request (method, route template, status, bytes, latency, request id, user id): the API's access log. Health probes are not logged.",
+			Allowed: "true or false",
+			set: func(c *Config, v string) (err error) {
+				c.Log.Requests, err = parseBool(v)
+				return err
 			}},
 		enumSetting("log.format", "LOG_FORMAT", "Log line format: text for people, json for log collectors.",
 			[]string{"text", "json"}, func(c *Config) *string { return &c.Log.Format }),

@@ -31,6 +31,10 @@ type Deps struct {
 	Middleware []gin.HandlerFunc
 	// Deadlines bounds how long each request may run (zero: no deadline).
 	Deadlines Deadlines
+	// AccessLog writes one info line per request (LOG_REQUESTS); QuietPaths are not logged
+	// (health probes).
+	AccessLog  bool
+	QuietPaths []string
 	// LoginThrottle limits failed logins (nil: unlimited).
 	LoginThrottle *LoginThrottle
 }
@@ -65,7 +69,11 @@ func New(d Deps) (*gin.Engine, error) {
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
 	e.Use(d.Middleware...)
-	e.Use(requestID, recovery(d.Logger), renderErrors(d.Logger), cors(d.CORSAllowedOrigins), deadline(d.Deadlines), limitBody(d.MaxBodyBytes), refuseNUL)
+	e.Use(requestID)
+	if d.AccessLog {
+		e.Use(accessLog(d.Logger, d.QuietPaths))
+	}
+	e.Use(recovery(d.Logger), renderErrors(d.Logger), cors(d.CORSAllowedOrigins), deadline(d.Deadlines), limitBody(d.MaxBodyBytes), refuseNUL)
 	e.NoRoute(func(c *gin.Context) { writeError(c, 404, map[string][]string{"route": {"not found"}}) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, 405, map[string][]string{"method": {"not allowed"}}) })
 
