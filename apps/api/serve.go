@@ -41,6 +41,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		return err
 	}
 	stack.Push("database", startup.Closer(db))
+	warnPendingMigrations(ctx, db, log)
 	tel.AddCheck(observe.Check{Name: "database", Probe: db.PingContext})
 
 	appCache, err := cache.Open(ctx, cfg.RedisURL, cache.Options{DefaultTTL: cfg.Cache.TTL, Logger: log})
