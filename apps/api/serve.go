@@ -98,6 +98,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	}
 	engine, err := httpapi.New(httpapi.Deps{
 		LoginThrottle:      logins,
+		Idempotency:        &httpapi.Idempotency{DB: db},
 		AccessLog:          cfg.Log.Requests,
 		QuietPaths:         []string{"/healthz", "/readyz"},
 		Services:           svc,

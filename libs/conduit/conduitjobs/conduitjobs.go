@@ -338,5 +338,9 @@ func (w *CleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) err
 	if _, err := db.NewDelete().Model((*TagCount)(nil)).Where("articles = 0").Exec(ctx); err != nil {
 		return fmt.Errorf("cleanup: tag counts: %w", err)
 	}
+	// Stored outcomes of Idempotency-Key requests past their expiry (migration 000004).
+	if _, err := db.NewRaw("DELETE FROM idempotency_keys WHERE expires_at <= ?", now.Unix()).Exec(ctx); err != nil {
+		return fmt.Errorf("cleanup: idempotency keys: %w", err)
+	}
 	return nil
 }

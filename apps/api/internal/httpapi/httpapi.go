@@ -35,6 +35,9 @@ type Deps struct {
 	// (health probes).
 	AccessLog  bool
 	QuietPaths []string
+	// Idempotency stores the outcomes of POSTs sent with an Idempotency-Key (nil: the header
+	// is ignored).
+	Idempotency *Idempotency
 	// LoginThrottle limits failed logins (nil: unlimited).
 	LoginThrottle *LoginThrottle
 }
@@ -73,7 +76,12 @@ func New(d Deps) (*gin.Engine, error) {
 	if d.AccessLog {
 		e.Use(accessLog(d.Logger, d.QuietPaths))
 	}
-	e.Use(recovery(d.Logger), renderErrors(d.Logger), cors(d.CORSAllowedOrigins), deadline(d.Deadlines), limitBody(d.MaxBodyBytes), refuseNUL)
+	e.Use(recovery(d.Logger))
+	if d.Idempotency != nil {
+		// Outside the error renderer, so the stored outcome is the answer the client saw.
+		e.Use(h.idempotency(d.Idempotency, d.MaxBodyBytes, d.Logger))
+	}
+	e.Use(renderErrors(d.Logger), cors(d.CORSAllowedOrigins), deadline(d.Deadlines), limitBody(d.MaxBodyBytes), refuseNUL)
 	e.NoRoute(func(c *gin.Context) { writeError(c, 404, map[string][]string{"route": {"not found"}}) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, 405, map[string][]string{"method": {"not allowed"}}) })
 
