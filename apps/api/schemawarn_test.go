@@ -22,6 +22,20 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	return l.b.Write(p)
 }
 
+// records returns every JSON log record.
+func (l *lockedBuffer) records() []map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range bytes.Split(l.b.Bytes(), []byte("\n")) {
+		var m map[string]any
+		if json.Unmarshal(line, &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // find returns the first JSON log record whose msg contains part.
 func (l *lockedBuffer) find(part string) map[string]any {
 	l.mu.Lock()

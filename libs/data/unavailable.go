@@ -1,6 +1,7 @@
 package data
 
 import (
+	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -19,11 +20,14 @@ import (
 // failed on its own merits. The HTTP layer answers the first kind 503 with Retry-After: the
 // same request may well succeed in a moment.
 func Unavailable(err error) bool {
-	if err == nil {
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// A deadline or a cancellation is the caller's, not the database's (and
+		// context.DeadlineExceeded is itself a net.Error).
 		return false
 	}
 	var connectErr *pgconn.ConnectError
-	if errors.As(err, &connectErr) {
+	if errors.As(err, &connectErr) || errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err) {
+		// Refused, or a connection the driver had already closed (a cut): nothing was sent.
 		return true
 	}
 	var pgErr *pgconn.PgError
