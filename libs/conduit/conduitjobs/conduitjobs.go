@@ -263,7 +263,7 @@ func (w *TagCountsWorker) Work(ctx context.Context, job *river.Job[TagCountsArgs
 	err := db.NewSelect().TableExpr("tags AS t").
 		ColumnExpr("t.name AS name").ColumnExpr("count(at.article_id) AS n").
 		Join("LEFT JOIN article_tags AS at ON at.tag_id = t.id").
-		Where("t.name IN (?)", bun.In(job.Args.Tags)).
+		Where("t.name IN (?)", bun.List(job.Args.Tags)).
 		Group("t.name").Scan(ctx, &counts)
 	if err != nil {
 		return fmt.Errorf("tag counts: count: %w", err)

@@ -57,7 +57,7 @@ func backlogGauge(mp metric.MeterProvider, db *bun.DB) (metric.Registration, err
 			N     int64  `bun:"n"`
 		}
 		err := db.NewSelect().Table("river_job").ColumnExpr("state, kind, count(*) AS n").
-			Where("state IN (?)", bun.In(backlogStates)).GroupExpr("state, kind").Scan(ctx, &rows)
+			Where("state IN (?)", bun.List(backlogStates)).GroupExpr("state, kind").Scan(ctx, &rows)
 		if err != nil {
 			return fmt.Errorf("jobs: count jobs by state: %w", err)
 		}

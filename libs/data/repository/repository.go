@@ -106,7 +106,7 @@ func (r Repository[T]) FindByIDs(ctx context.Context, db bun.IDB, ids []int64) (
 func (Repository[T]) bunFindByIDs(ctx context.Context, db bun.IDB, t *schema.Table, ids []int64) ([]T, error) {
 	rows := make([]T, 0, len(ids))
 	err := db.NewSelect().Model(&rows).
-		Where("?TableAlias.? IN (?)", bun.Ident(t.PKs[0].Name), bun.In(ids)).
+		Where("?TableAlias.? IN (?)", bun.Ident(t.PKs[0].Name), bun.List(ids)).
 		Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("find many %s: %w", t.Name, err)

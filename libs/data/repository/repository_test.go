@@ -129,7 +129,7 @@ func TestFindByIDsAndPaginate(t *testing.T) {
 		t.Fatalf("limit 0: %v total %d", page, total)
 	}
 	odd := func(q *bun.SelectQuery) *bun.SelectQuery {
-		return q.Where("username IN (?)", bun.In([]string{"user1", "user3", "user5"})).OrderExpr("username ASC")
+		return q.Where("username IN (?)", bun.List([]string{"user1", "user3", "user5"})).OrderExpr("username ASC")
 	}
 	page, total, err = repo.Paginate(ctx, db, repository.Page{Limit: 2}, odd)
 	if err != nil || total != 3 || len(page) != 2 || page[0].Username != "user1" || page[1].Username != "user3" {
