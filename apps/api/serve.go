@@ -17,6 +17,10 @@ import (
 )
 
 func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func(string) string) (err error) {
+	// Before anything is opened: a missing JWT_SECRET is a configuration error (exit 2).
+	if err := requireJWTSecret(cfg); err != nil {
+		return err
+	}
 	// Every part is pushed once it is running and stopped in reverse order: the HTTP server
 	// first (server.Serve drains it), then the pool its requests use, the job queue, the
 	// cache, the database, and telemetry last so it records the rest stopping.
@@ -34,6 +38,7 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		return err
 	}
 	stack.Push("database", startup.Closer(db))
+	warnPendingMigrations(ctx, db, log)
 	tel.AddCheck(observe.Check{Name: "database", Probe: db.PingContext})
 
 	appCache, err := startup.OpenCache(ctx, cfg, log)
@@ -95,12 +100,23 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	if err := registerListeners(ev, queue, appCache, svc); err != nil {
 		return err
 	}
+	if err := svc.Tokens.AcceptPrevious(previousKeys(cfg)...); err != nil {
+		return err
+	}
+	logins, err := loginThrottle(cfg, log, stack)
+	if err != nil {
+		return err
+	}
 	shedder, err := shedder(cfg, opt)
 	if err != nil {
 		return err
 	}
 	engine, err := httpapi.New(httpapi.Deps{
 		Shedder:            shedder,
+		LoginThrottle:      logins,
+		Idempotency:        &httpapi.Idempotency{DB: db},
+		AccessLog:          cfg.Log.Requests,
+		QuietPaths:         []string{"/healthz", "/readyz"},
 		Services:           svc,
 		Logger:             log,
 		Deadlines:          deadlines(cfg),
@@ -130,5 +146,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		return err
 	}
 	log.Info("api starting", "version", startup.Version(), "profile", cfg.Profile, "database", cfg.Database.Target.Dialect)
-	return server.Serve(ctx, ln, engine, cfg.HTTP.ShutdownTimeout, log)
+	return server.ServeWith(ctx, ln, engine, server.Timeouts{
+		ReadHeader: cfg.HTTP.ReadHeaderTimeout, Read: cfg.HTTP.ReadTimeout, Write: cfg.HTTP.WriteTimeout,
+		Idle: cfg.HTTP.IdleTimeout, Shutdown: cfg.HTTP.ShutdownTimeout,
+	}, log)
 }

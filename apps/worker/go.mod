@@ -7,6 +7,7 @@ require (
 	github.com/brisk-go/brisk/libs/config v0.0.0-00010101000000-000000000000
 	github.com/brisk-go/brisk/libs/data v0.0.0-00010101000000-000000000000
 	github.com/brisk-go/brisk/libs/observe v0.0.0-00010101000000-000000000000
+	github.com/brisk-go/brisk/libs/perfcore v0.0.0-00010101000000-000000000000
 	github.com/brisk-go/brisk/libs/startup v0.0.0-00010101000000-000000000000
 	github.com/mattn/go-isatty v0.0.24
 	github.com/riverqueue/river v0.51.2
@@ -17,8 +18,8 @@ require (
 )
 
 require (
+	github.com/arl/statsviz v0.8.2 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
-	github.com/brisk-go/brisk/libs/perfcore v0.0.0-00010101000000-000000000000 // indirect
 	github.com/brisk-go/brisk/migrations v0.0.0-00010101000000-000000000000 // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
@@ -42,6 +43,7 @@ require (
 	github.com/goccy/go-yaml v1.19.2 // indirect
 	github.com/golang-migrate/migrate/v4 v4.20.1 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.30.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/jackc/pgerrcode v0.0.0-20240316143900-6e2875d9b438 // indirect
@@ -77,7 +79,7 @@ require (
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/puzpuzpuz/xsync/v3 v3.5.1 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
-	github.com/quic-go/quic-go v0.59.0 // indirect
+	github.com/quic-go/quic-go v0.59.1 // indirect
 	github.com/redis/go-redis/extra/rediscmd/v9 v9.23.0 // indirect
 	github.com/redis/go-redis/extra/redisotel/v9 v9.23.0 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect

@@ -25,7 +25,7 @@ func (Tags) Attach(ctx context.Context, db bun.IDB, articleID int64, names []str
 		return fmt.Errorf("create tags: %w", err)
 	}
 	var ids []int64
-	if err := db.NewSelect().Model((*Tag)(nil)).Column("id").Where("name IN (?)", bun.In(names)).Scan(ctx, &ids); err != nil {
+	if err := db.NewSelect().Model((*Tag)(nil)).Column("id").Where("name IN (?)", bun.List(names)).Scan(ctx, &ids); err != nil {
 		return fmt.Errorf("find tags: %w", err)
 	}
 	links := make([]ArticleTag, len(ids))
@@ -59,7 +59,7 @@ func (Tags) ForArticles(ctx context.Context, db bun.IDB, articleIDs []int64) (ma
 	err := db.NewSelect().TableExpr("article_tags AS at").
 		Join("JOIN tags AS t ON t.id = at.tag_id").
 		ColumnExpr("at.article_id, t.name").
-		Where("at.article_id IN (?)", bun.In(articleIDs)).
+		Where("at.article_id IN (?)", bun.List(articleIDs)).
 		OrderExpr("at.article_id, t.name").
 		Scan(ctx, &rows)
 	if err != nil {

@@ -47,6 +47,10 @@ type Config struct {
 	HTTP struct {
 		Addr               string
 		ShutdownTimeout    time.Duration
+		ReadHeaderTimeout  time.Duration
+		ReadTimeout        time.Duration
+		WriteTimeout       time.Duration
+		IdleTimeout        time.Duration
 		MaxBodyBytes       int64
 		CORSAllowedOrigins []string
 	}
@@ -84,10 +88,21 @@ type Config struct {
 	Log struct {
 		Level  slog.Level
 		Format string // text, json
+		// Requests writes one info line per HTTP request (the API's access log).
+		Requests bool
 	}
 	Auth struct {
-		JWTSecret string
-		TokenTTL  time.Duration
+		JWTSecret     string
+		JWTSecretFile string
+		// PreviousSecrets still verify tokens (never sign them): rotate by moving the old
+		// key here and setting the new one, then drop it once the old tokens have expired.
+		PreviousSecrets []string
+		TokenTTL        time.Duration
+	}
+	Login struct {
+		MaxFailuresPerAccount int
+		MaxFailuresPerAddress int
+		FailureWindow         time.Duration
 	}
 
 	Pool struct {
@@ -204,8 +219,11 @@ func (s Setting) Reads(app App) bool { return s.Apps == nil || slices.Contains(s
 // switches of its request path. Every other setting is read by both apps.
 var apiOnly = []string{
 	"http.addr", "http.shutdown_timeout", "http.max_body_bytes", "http.cors_allowed_origins",
+	"http.read_header_timeout", "http.read_timeout", "http.write_timeout", "http.idle_timeout",
 	"database.batch_finds", "database.parallel_count", "jobs.in_process", "jwt.secret", "jwt.ttl",
 	"cpu.workers", "cpu.queue_size", "shed.enabled", "shed.cpu_threshold", "shed.window",
+	"jwt.secret_file", "jwt.previous_secrets",
+	"log.requests", "login.max_failures_per_account", "login.max_failures_per_address", "login.failure_window",
 }
 
 // DefaultFor returns the setting's default under the named profile.
@@ -379,6 +397,22 @@ func settings() []Setting {
 			"How long a stopping server lets in-flight requests finish before closing their connections.",
 			func(profiles.Settings) time.Duration { return 15 * time.Second },
 			func(c *Config) *time.Duration { return &c.HTTP.ShutdownTimeout }),
+		durSetting("http.read_header_timeout", "HTTP_READ_HEADER_TIMEOUT",
+			"How long a client may take to send a request's headers.",
+			func(profiles.Settings) time.Duration { return 10 * time.Second },
+			func(c *Config) *time.Duration { return &c.HTTP.ReadHeaderTimeout }),
+		durSetting("http.read_timeout", "HTTP_READ_TIMEOUT",
+			"How long a client may take to send a whole request, headers and body; a body trickled slower is cut off and its connection closed.",
+			func(profiles.Settings) time.Duration { return 30 * time.Second },
+			func(c *Config) *time.Duration { return &c.HTTP.ReadTimeout }),
+		durSetting("http.write_timeout", "HTTP_WRITE_TIMEOUT",
+			"How long the server may take from the end of a request's headers to the end of its response; keep it above CONTEXT_MAX_TIMEOUT (the default is that plus a minute).",
+			func(p profiles.Settings) time.Duration { return p.ContextMaxTimeout + time.Minute },
+			func(c *Config) *time.Duration { return &c.HTTP.WriteTimeout }),
+		durSetting("http.idle_timeout", "HTTP_IDLE_TIMEOUT",
+			"How long a kept-alive connection may wait for its next request.",
+			func(profiles.Settings) time.Duration { return 2 * time.Minute },
+			func(c *Config) *time.Duration { return &c.HTTP.IdleTimeout }),
 		{Key: "http.max_body_bytes", Env: "HTTP_MAX_BODY_BYTES", Fallback: strconv.Itoa(1 << 20),
 			Meaning: "Largest request body accepted; larger ones get 413.",
 			Allowed: "a whole number ≥ 1024",
@@ -528,10 +562,17 @@ func settings() []Setting {
 				}
 				return nil
 			}},
+		{Key: "log.requests", Env: "LOG_REQUESTS", Fallback: "true",
+			Meaning: "Write one info line per HTTP request (method, route template, status, bytes, latency, request id, user id): the API's access log. Health probes are not logged.",
+			Allowed: "true or false",
+			set: func(c *Config, v string) (err error) {
+				c.Log.Requests, err = parseBool(v)
+				return err
+			}},
 		enumSetting("log.format", "LOG_FORMAT", "Log line format: text for people, json for log collectors.",
 			[]string{"text", "json"}, func(c *Config) *string { return &c.Log.Format }),
 		{Key: "jwt.secret", Env: "JWT_SECRET", Fallback: "", Secret: true,
-			Meaning: "Key that signs login tokens (HS256). Empty: a random key is generated once and kept in var/jwt.key, so tokens survive restarts of the embedded default. Set it (the same on every instance) in production.",
+			Meaning: "Key that signs login tokens (HS256). Required (or JWT_SECRET_FILE) unless the database is the embedded SQLite: the API refuses to serve without it (exit 2). On the embedded default an empty key means a random one generated once and kept in var/jwt.key, so tokens survive restarts.",
 			Allowed: "empty, or at least 32 characters",
 			set: func(c *Config, v string) error {
 				if v != "" && len(v) < 32 {
@@ -540,6 +581,42 @@ func settings() []Setting {
 				c.Auth.JWTSecret = v
 				return nil
 			}},
+		{Key: "jwt.secret_file", Env: "JWT_SECRET_FILE", Fallback: "",
+			Meaning: "File holding the signing key (a mounted secret), used when JWT_SECRET is empty; surrounding whitespace is ignored. A file that group or others may read is loaded with a warning. One of the two is required unless the database is the embedded SQLite.",
+			Allowed: "empty, or the path of a readable file of at least 32 characters",
+			set: func(c *Config, v string) error {
+				c.Auth.JWTSecretFile = strings.TrimSpace(v)
+				return nil
+			}},
+		{Key: "jwt.previous_secrets", Env: "JWT_PREVIOUS_SECRETS", Fallback: "",
+			Meaning: "Comma-separated former signing keys: tokens they signed still verify, new tokens use JWT_SECRET. For rotating the key without logging everyone out.",
+			Allowed: "empty, or a comma-separated list of keys of at least 32 characters each",
+			set: func(c *Config, v string) error {
+				c.Auth.PreviousSecrets = nil
+				for _, k := range strings.Split(v, ",") {
+					k = strings.TrimSpace(k)
+					if k == "" {
+						continue
+					}
+					if len(k) < 32 {
+						return &Error{Reason: fmt.Sprintf("a key of %d characters is too short to verify tokens safely", len(k))}
+					}
+					c.Auth.PreviousSecrets = append(c.Auth.PreviousSecrets, k)
+				}
+				return nil
+			}},
+		intSetting("login.max_failures_per_account", "LOGIN_MAX_FAILURES_PER_ACCOUNT",
+			"Failed logins for one email within LOGIN_FAILURE_WINDOW after which its logins get 429 with Retry-After until the window ends (counted in Redis when REDIS_URL is set, so all instances share it); 0 turns the limit off.", 0,
+			func(profiles.Settings) int { return 10 },
+			func(c *Config) *int { return &c.Login.MaxFailuresPerAccount }),
+		intSetting("login.max_failures_per_address", "LOGIN_MAX_FAILURES_PER_ADDRESS",
+			"Failed logins from one client address (the connection's peer, not X-Forwarded-For) within LOGIN_FAILURE_WINDOW after which its logins get 429; 0 turns the limit off.", 0,
+			func(profiles.Settings) int { return 100 },
+			func(c *Config) *int { return &c.Login.MaxFailuresPerAddress }),
+		durSetting("login.failure_window", "LOGIN_FAILURE_WINDOW",
+			"How long failed logins count, from the first failure of a window.",
+			func(profiles.Settings) time.Duration { return 15 * time.Minute },
+			func(c *Config) *time.Duration { return &c.Login.FailureWindow }),
 		durSetting("jwt.ttl", "JWT_TTL", "How long a login token stays valid.",
 			func(profiles.Settings) time.Duration { return 72 * time.Hour },
 			func(c *Config) *time.Duration { return &c.Auth.TokenTTL }),

@@ -48,6 +48,7 @@ func loadProject(t *testing.T) *types.Project {
 	if err != nil {
 		t.Fatal(err)
 	}
+	//lint:ignore SA1019 the one-call loader is all this test needs
 	p, err := cli.ProjectFromOptions(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("compose.yaml does not load: %v", err)

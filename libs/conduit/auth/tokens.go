@@ -16,10 +16,11 @@ const MinSecretLen = 32
 
 // Tokens issues and verifies access tokens with one signing key.
 type Tokens struct {
-	secret []byte
-	ttl    time.Duration
-	now    func() time.Time
-	parser *jwt.Parser
+	secret   []byte
+	previous [][]byte // verify only: former keys during a rotation
+	ttl      time.Duration
+	now      func() time.Time
+	parser   *jwt.Parser
 }
 
 // NewTokens returns Tokens signing with secret; tokens expire ttl after issue. now is the
@@ -46,6 +47,29 @@ func NewTokens(secret []byte, ttl time.Duration, now func() time.Time) (*Tokens,
 	}, nil
 }
 
+// AcceptPrevious lets tokens signed with any of keys (former signing keys) still verify; new
+// tokens are signed with the current key only. Call it before serving.
+func (t *Tokens) AcceptPrevious(keys ...[]byte) error {
+	for i, k := range keys {
+		if len(k) < MinSecretLen {
+			return fmt.Errorf("auth: previous key %d has %d bytes, need at least %d", i+1, len(k), MinSecretLen)
+		}
+	}
+	t.previous = keys
+	return nil
+}
+
+func (t *Tokens) keys(*jwt.Token) (any, error) {
+	if len(t.previous) == 0 {
+		return t.secret, nil
+	}
+	set := jwt.VerificationKeySet{Keys: []jwt.VerificationKey{t.secret}}
+	for _, k := range t.previous {
+		set.Keys = append(set.Keys, k)
+	}
+	return set, nil
+}
+
 // Issue returns a signed token for userID.
 func (t *Tokens) Issue(userID int64) (string, error) {
 	now := t.now()
@@ -64,7 +88,7 @@ func (t *Tokens) Issue(userID int64) (string, error) {
 // Verify returns the user id a valid token was issued for, or an Unauthorized *apperr.Error.
 func (t *Tokens) Verify(token string) (int64, error) {
 	var claims jwt.RegisteredClaims
-	_, err := t.parser.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return t.secret, nil })
+	_, err := t.parser.ParseWithClaims(token, &claims, t.keys)
 	if err != nil {
 		msg := "is invalid"
 		if errors.Is(err, jwt.ErrTokenExpired) {

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -247,7 +249,7 @@ func (w *TagCountsWorker) Work(ctx context.Context, job *river.Job[TagCountsArgs
 	err := db.NewSelect().TableExpr("tags AS t").
 		ColumnExpr("t.name AS name").ColumnExpr("count(at.article_id) AS n").
 		Join("LEFT JOIN article_tags AS at ON at.tag_id = t.id").
-		Where("t.name IN (?)", bun.In(job.Args.Tags)).
+		Where("t.name IN (?)", bun.List(job.Args.Tags)).
 		Group("t.name").Scan(ctx, &counts)
 	if err != nil {
 		return fmt.Errorf("tag counts: count: %w", err)
@@ -266,6 +268,11 @@ func (w *TagCountsWorker) Work(ctx context.Context, job *river.Job[TagCountsArgs
 		seen[t] = true
 		rows = append(rows, TagCount{Tag: t, Articles: found[t], UpdatedAt: now})
 	}
+	// One statement, its rows in a stable order: PostgreSQL locks the rows of a multi-row
+	// upsert one by one in the order given, so two jobs listing the same tags in different
+	// orders would each hold a lock the other wants (a deadlock). Sorted, every job takes
+	// its locks in the same order.
+	slices.SortFunc(rows, func(a, b TagCount) int { return strings.Compare(a.Tag, b.Tag) })
 	_, err = db.NewInsert().Model(&rows).
 		On("CONFLICT (tag) DO UPDATE").
 		Set("articles = EXCLUDED.articles").Set("updated_at = EXCLUDED.updated_at").
@@ -316,6 +323,10 @@ func (w *CleanupWorker) Work(ctx context.Context, _ *river.Job[CleanupArgs]) err
 	}
 	if _, err := db.NewDelete().Model((*TagCount)(nil)).Where("articles = 0").Exec(ctx); err != nil {
 		return fmt.Errorf("cleanup: tag counts: %w", err)
+	}
+	// Stored outcomes of Idempotency-Key requests past their expiry (migration 000004).
+	if _, err := db.NewRaw("DELETE FROM idempotency_keys WHERE expires_at <= ?", now.Unix()).Exec(ctx); err != nil {
+		return fmt.Errorf("cleanup: idempotency keys: %w", err)
 	}
 	return nil
 }

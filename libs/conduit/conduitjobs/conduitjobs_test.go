@@ -150,6 +150,8 @@ func TestTagCountsRecomputeAndCleanup(t *testing.T) {
 			t.Fatal(i, err)
 		}
 	}
+	exec(t, db, "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, status, created_at, expires_at) VALUES (0, 'old', 'h', 201, ?, ?), (0, 'live', 'h', 201, ?, ?)",
+		now.Add(-48*time.Hour).Unix(), now.Add(-24*time.Hour).Unix(), now.Unix(), now.Add(24*time.Hour).Unix())
 	cleanup := conduitjobs.NewCleanupWorker(conduitjobs.Deps{DB: db, Logger: quiet, Now: func() time.Time { return now }})
 	if err := cleanup.Work(ctx, job(conduitjobs.CleanupArgs{})); err != nil {
 		t.Fatal(err)
@@ -163,6 +165,12 @@ func TestTagCountsRecomputeAndCleanup(t *testing.T) {
 	}
 	if n := count(t, db, "SELECT count(*) FROM tag_counts WHERE articles = 0"); n != 0 {
 		t.Fatalf("%d zero counts left", n)
+	}
+	if n := count(t, db, "SELECT count(*) FROM idempotency_keys WHERE idem_key = 'old'"); n != 0 {
+		t.Fatal("expired idempotency key kept")
+	}
+	if n := count(t, db, "SELECT count(*) FROM idempotency_keys WHERE idem_key = 'live'"); n != 1 {
+		t.Fatal("live idempotency key removed")
 	}
 }
 

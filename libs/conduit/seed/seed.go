@@ -192,7 +192,7 @@ func (s *seeder) ensureTags(ctx context.Context) error {
 		return fmt.Errorf("seed: tags: %w", err)
 	}
 	var ids []int64
-	if err := s.db.NewSelect().Model((*conduit.Tag)(nil)).Column("id").Where("name IN (?)", bun.In(tagNames)).Scan(ctx, &ids); err != nil {
+	if err := s.db.NewSelect().Model((*conduit.Tag)(nil)).Column("id").Where("name IN (?)", bun.List(tagNames)).Scan(ctx, &ids); err != nil {
 		return fmt.Errorf("seed: tags: %w", err)
 	}
 	s.tagIDs = ids

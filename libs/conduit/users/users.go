@@ -180,6 +180,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Account, error) {
 	}
 	u, err := s.users.FindByEmail(ctx, s.db, in.Email)
 	if errors.Is(err, repository.ErrNotFound) {
+		// The same work as a wrong password, so the answer's time does not tell which emails exist.
+		if err := s.passwords.CheckNobody(ctx, in.Password); err != nil {
+			return Account{}, fmt.Errorf("login: %w", err)
+		}
 		return Account{}, apperr.New(apperr.Unauthorized, badCredentials, "is invalid")
 	}
 	if err != nil {

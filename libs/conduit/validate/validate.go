@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
@@ -51,6 +52,10 @@ func Email(p apperr.Problems, field, value string) {
 		p.Add(field, "is invalid")
 		return
 	}
+	if invisible(value) {
+		p.Add(field, "must not contain control, invisible or bidirectional-override characters")
+		return
+	}
 	a, err := mail.ParseAddress(value)
 	if err != nil || a.Address != value || !strings.Contains(value[strings.LastIndexByte(value, '@')+1:], ".") {
 		p.Add(field, "is invalid")
@@ -74,4 +79,20 @@ func URL(p apperr.Problems, field, value string, max int) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.Add(field, "must be an http or https URL")
 	}
+}
+
+// invisible reports invalid UTF-8 or a character that prints as nothing or rearranges what is
+// around it: controls (Cc), format characters (Cf: zero-width spaces and joiners, the BOM,
+// the bidirectional overrides and isolates), line and paragraph separators and any space but
+// ASCII's. Two addresses that look the same must be the same address.
+func invisible(s string) bool {
+	if !utf8.ValidString(s) {
+		return true
+	}
+	for _, r := range s {
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) || (unicode.Is(unicode.Zs, r) && r != ' ') {
+			return true
+		}
+	}
+	return false
 }

@@ -134,7 +134,8 @@ func (cc *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (dri
 	if b, ok := cc.Conn.(driver.ConnBeginTx); ok {
 		tx, err = b.BeginTx(ctx, opts)
 	} else {
-		tx, err = cc.Conn.Begin() //nolint:staticcheck // the fallback database/sql itself uses
+		//lint:ignore SA1019 the fallback database/sql itself uses
+		tx, err = cc.Conn.Begin()
 	}
 	if err != nil {
 		return nil, err
@@ -195,7 +196,8 @@ func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue
 	if e, ok := s.Stmt.(driver.StmtExecContext); ok {
 		return e.ExecContext(ctx, args)
 	}
-	return s.Stmt.Exec(values(args)) //nolint:staticcheck // drivers without StmtExecContext
+	//lint:ignore SA1019 drivers without StmtExecContext
+	return s.Stmt.Exec(values(args))
 }
 
 func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
@@ -203,7 +205,8 @@ func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValu
 	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
 		return q.QueryContext(ctx, args)
 	}
-	return s.Stmt.Query(values(args)) //nolint:staticcheck // drivers without StmtQueryContext
+	//lint:ignore SA1019 drivers without StmtQueryContext
+	return s.Stmt.Query(values(args))
 }
 
 func (s *countingStmt) CheckNamedValue(nv *driver.NamedValue) error {

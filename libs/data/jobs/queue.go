@@ -85,6 +85,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	q := &Queue{dialect: data.Dialect(cfg.DB), working: cfg.Workers != nil, log: cfg.Logger}
 	rc := &river.Config{
 		Logger:                      riverLogger(cfg.Logger),
+		ErrorHandler:                failureLog{log: cfg.Logger},
 		DiscardedJobRetentionPeriod: cmpOr(cfg.DiscardedRetention, 30*24*time.Hour),
 		JobTimeout:                  cfg.JobTimeout,
 		RescueStuckJobsAfter:        cfg.RescueAfter,

@@ -208,6 +208,7 @@ func (p *Pool) GoWith(prio Priority, f func()) error {
 	if prio >= numPriorities {
 		return fmt.Errorf("pool %q: go: invalid priority %d", p.cfg.Name, prio)
 	}
+	//lint:ignore SA1012 enqueue takes nil for "no context": a task given by Go has none to honour
 	switch err := p.enqueue(nil, prio, funcTask(f)); {
 	case err == nil:
 		return nil

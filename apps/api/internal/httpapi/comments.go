@@ -7,25 +7,35 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
+	"github.com/brisk-go/brisk/libs/conduit/comments"
 )
 
 type commentEnvelope struct {
 	Comment commentJSON `json:"comment"`
 }
 
+// commentsEnvelope is the spec's {"comments": [...]} plus the thread's length, as the
+// article list has articlesCount: clients page with ?limit=&offset=.
 type commentsEnvelope struct {
-	Comments []commentJSON `json:"comments"`
+	Comments      []commentJSON `json:"comments"`
+	CommentsCount int           `json:"commentsCount"`
 }
 
 func (h *handlers) listComments(c *gin.Context) {
-	views, err := h.comments.List(c.Request.Context(), c.Param("slug"), viewer(c))
+	p := apperr.Problems{}
+	in := comments.PageInput{Limit: queryInt(c, "limit", p), Offset: queryInt(c, "offset", p)}
+	if err := p.Err(); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	page, err := h.comments.ListPage(c.Request.Context(), c.Param("slug"), viewer(c), in)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	out := commentsEnvelope{Comments: make([]commentJSON, len(views))}
-	for i := range views {
-		out.Comments[i] = commentOf(&views[i])
+	out := commentsEnvelope{Comments: make([]commentJSON, len(page.Comments)), CommentsCount: page.Total}
+	for i := range page.Comments {
+		out.Comments[i] = commentOf(&page.Comments[i])
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -59,5 +60,9 @@ func deadline(d Deadlines) gin.HandlerFunc {
 		defer cancel()
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
+		// Recorded before cancel runs: afterwards every request would look cut short.
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			c.Set(deadlinePassedKey, true)
+		}
 	}
 }

@@ -35,6 +35,15 @@ type Deps struct {
 	// Shedder, when set, refuses /api requests with 503 and Retry-After while the process is
 	// overloaded (health routes are outside /api and never shed).
 	Shedder *shed.Shedder
+	// AccessLog writes one info line per request (LOG_REQUESTS); QuietPaths are not logged
+	// (health probes).
+	AccessLog  bool
+	QuietPaths []string
+	// Idempotency stores the outcomes of POSTs sent with an Idempotency-Key (nil: the header
+	// is ignored).
+	Idempotency *Idempotency
+	// LoginThrottle limits failed logins (nil: unlimited).
+	LoginThrottle *LoginThrottle
 }
 
 // New builds the gin engine serving the Conduit API under /api.
@@ -55,6 +64,8 @@ func New(d Deps) (*gin.Engine, error) {
 		profiles: svc.Profiles,
 		articles: svc.Articles,
 		comments: svc.Comments,
+
+		loginThrottle: d.LoginThrottle,
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -65,7 +76,16 @@ func New(d Deps) (*gin.Engine, error) {
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
 	e.Use(d.Middleware...)
-	e.Use(requestID, recovery(d.Logger), renderErrors(d.Logger), cors(d.CORSAllowedOrigins), deadline(d.Deadlines), limitBody(d.MaxBodyBytes), refuseNUL)
+	e.Use(requestID)
+	if d.AccessLog {
+		e.Use(accessLog(d.Logger, d.QuietPaths))
+	}
+	e.Use(recovery(d.Logger))
+	if d.Idempotency != nil {
+		// Outside the error renderer, so the stored outcome is the answer the client saw.
+		e.Use(h.idempotency(d.Idempotency, d.MaxBodyBytes, d.Logger))
+	}
+	e.Use(renderErrors(d.Logger), cors(d.CORSAllowedOrigins), deadline(d.Deadlines), limitBody(d.MaxBodyBytes), refuseNUL)
 	e.NoRoute(func(c *gin.Context) { writeError(c, 404, map[string][]string{"route": {"not found"}}) })
 	e.NoMethod(func(c *gin.Context) { writeError(c, 405, map[string][]string{"method": {"not allowed"}}) })
 
@@ -109,4 +129,6 @@ type handlers struct {
 	profiles *profiles.Service
 	articles *articles.Service
 	comments *comments.Service
+
+	loginThrottle *LoginThrottle
 }

@@ -1,18 +1,15 @@
 package httpapi
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
@@ -35,40 +32,6 @@ func writeError(c *gin.Context, status int, fields map[string][]string) {
 	c.AbortWithStatusJSON(status, errorBody{Errors: fields})
 }
 
-// renderErrors answers the last error a handler recorded with c.Error.
-func renderErrors(log *slog.Logger) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		c.Next()
-		if len(c.Errors) == 0 || c.Writer.Written() {
-			return
-		}
-		err := c.Errors.Last().Err
-		e, ok := apperr.As(err)
-		if !ok || e.Code == apperr.Internal {
-			// The request's deadline passed or its client went away: whatever the failed call
-			// says (the context's error, or the database's "canceling statement"), that is
-			// the cause, and nothing about it is worth logging as a failure.
-			ctxErr := c.Request.Context().Err()
-			switch {
-			case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctxErr, context.DeadlineExceeded):
-				writeError(c, http.StatusGatewayTimeout, map[string][]string{"request": {"timed out"}})
-				return
-			case errors.Is(err, context.Canceled) || ctxErr != nil:
-				writeError(c, http.StatusServiceUnavailable, map[string][]string{"request": {"was cancelled"}})
-				return
-			}
-			log.ErrorContext(c.Request.Context(), "request failed",
-				"method", c.Request.Method, "path", c.FullPath(), "request_id", c.GetString(requestIDKey), "err", err)
-			writeError(c, http.StatusInternalServerError, map[string][]string{"server": {"internal error"}})
-			return
-		}
-		if e.RetryAfter > 0 {
-			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
-		}
-		writeError(c, statusOf[e.Code], e.Fields)
-	}
-}
-
 // recovery turns a panic into a logged 500, so one bad request cannot take the process down.
 func recovery(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -80,11 +43,10 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 			if r == http.ErrAbortHandler {
 				panic(r)
 			}
-			log.ErrorContext(c.Request.Context(), "panic serving request",
-				"method", c.Request.Method, "path", c.Request.URL.Path, "request_id", c.GetString(requestIDKey), "panic", fmt.Sprint(r))
 			if !c.Writer.Written() {
 				writeError(c, http.StatusInternalServerError, map[string][]string{"server": {"internal error"}})
 			}
+			logFailure(c, log, "panic serving request", fmt.Errorf("panic: %v", r))
 		}()
 		c.Next()
 	}
@@ -152,7 +114,10 @@ func refuseNUL(c *gin.Context) {
 	c.Next()
 }
 
-const userIDKey = "brisk.userID"
+const (
+	userIDKey = "brisk.userID"
+	userKey   = "brisk.user" // *conduit.User, resolved by authenticate
+)
 
 // bearer extracts the token from "Authorization: Token <jwt>" (the RealWorld scheme) or
 // "Bearer <jwt>".
@@ -186,12 +151,32 @@ func (h *handlers) authenticate(c *gin.Context, required bool) {
 		writeError(c, http.StatusUnauthorized, e.Fields)
 		return
 	}
+	// Resolved once, here: a token that outlived its account is a 401 on every route, not a
+	// foreign-key failure on the writes.
+	u, err := h.users.Resolve(c.Request.Context(), id)
+	if err != nil {
+		if e, ok := apperr.As(err); ok && e.Code == apperr.Unauthorized {
+			writeError(c, http.StatusUnauthorized, e.Fields)
+			return
+		}
+		_ = c.Error(err)
+		c.Abort()
+		return
+	}
 	c.Set(userIDKey, id)
+	c.Set(userKey, u)
 	c.Next()
 }
 
 func (h *handlers) requireUser(c *gin.Context)  { h.authenticate(c, true) }
 func (h *handlers) optionalUser(c *gin.Context) { h.authenticate(c, false) }
+
+// resolvedUser is the authenticated user as authenticate found it, or nil.
+func resolvedUser(c *gin.Context) *conduit.User {
+	u, _ := c.Get(userKey)
+	v, _ := u.(*conduit.User)
+	return v
+}
 
 // viewer is the authenticated user's id, or 0.
 func viewer(c *gin.Context) int64 {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"time"
 
 	"github.com/gin-gonic/gin"
 )
@@ -15,6 +16,7 @@ const RequestIDHeader = "X-Request-ID"
 const requestIDKey = "brisk.request_id"
 
 func requestID(c *gin.Context) {
+	c.Set(startKey, time.Now())
 	id := c.GetHeader(RequestIDHeader)
 	if !plainID(id) {
 		var b [8]byte

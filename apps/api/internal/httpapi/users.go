@@ -55,7 +55,12 @@ func (h *handlers) login(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	keys := keysOf(c, req.User.Email)
+	if !h.loginThrottle.admit(c, keys) {
+		return
+	}
 	a, err := h.users.Login(c.Request.Context(), users.LoginInput(req.User))
+	h.loginThrottle.record(c, keys, err)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -64,7 +69,7 @@ func (h *handlers) login(c *gin.Context) {
 }
 
 func (h *handlers) currentUser(c *gin.Context) {
-	a, err := h.users.Current(c.Request.Context(), viewer(c))
+	a, err := h.users.AccountOf(resolvedUser(c))
 	if err != nil {
 		_ = c.Error(err)
 		return

@@ -1,0 +1,96 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
+	"github.com/brisk-go/brisk/libs/conduit/services"
+	"github.com/brisk-go/brisk/libs/data"
+	"github.com/brisk-go/brisk/libs/data/datatest"
+)
+
+// apiOver builds the API over its own connection to the database at url, as a process does
+// at start: two of them over one URL are an API before and after a restart.
+func apiOver(t *testing.T, url string) *api {
+	t.Helper()
+	db, err := data.Open(context.Background(), data.Options{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	set, err := services.New(services.Deps{DB: db, JWTSecret: testSecret, TokenTTL: time.Hour, PasswordCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := httpapi.New(httpapi.Deps{
+		Services: set, MaxBodyBytes: 64 << 10, Deadlines: defaultDeadlines,
+		Idempotency: &httpapi.Idempotency{DB: db},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &api{t: t, h: h, db: db}
+}
+
+// A POST retried with its Idempotency-Key gets the first answer, across a restart of the API,
+// and does the write once; the same key with another body is a 422; keys are per user.
+// Before, every retry of a POST created another article.
+func TestIdempotencyKeyAcrossRestart(t *testing.T) {
+	t.Parallel()
+	_, url := datatest.NewWithURL(t)
+	first := apiOver(t, url)
+	jake := first.register("jake")
+	anne := first.register("anne")
+	key := []string{httpapi.IdempotencyKeyHeader, "create-article-1"}
+
+	r1 := first.do("POST", "/api/articles", jake, articleBody("Once only", "go"), key...)
+	if r1.Code != http.StatusCreated {
+		t.Fatalf("first POST: %d %s", r1.Code, r1.Body)
+	}
+	again := first.do("POST", "/api/articles", jake, articleBody("Once only", "go"), key...)
+	if again.Code != r1.Code || !bytes.Equal(again.Body, r1.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry: %d %s, want the first answer replayed", again.Code, again.Body)
+	}
+
+	restarted := apiOver(t, url)
+	after := restarted.do("POST", "/api/articles", jake, articleBody("Once only", "go"), key...)
+	if after.Code != r1.Code || !bytes.Equal(after.Body, r1.Body) {
+		t.Fatalf("retry after restart: %d %s, want %d %s", after.Code, after.Body, r1.Code, r1.Body)
+	}
+	wantFieldError(t, restarted.do("POST", "/api/articles", jake, articleBody("Something else"), key...),
+		http.StatusUnprocessableEntity, httpapi.IdempotencyKeyHeader)
+
+	// Another user's key of the same name is another key.
+	if r := restarted.do("POST", "/api/articles", anne, articleBody("Anne's", "go"), key...); r.Code != http.StatusCreated {
+		t.Fatalf("anne's POST with the same key name: %d %s", r.Code, r.Body)
+	}
+	m := restarted.must(http.StatusOK, "GET", "/api/articles?author=jake", "", nil)
+	if n := num(m["articlesCount"]); n != 1 {
+		t.Fatalf("jake has %d articles after three tries with one key, want 1", n)
+	}
+	wantFieldError(t, restarted.do("POST", "/api/articles", jake, articleBody("x"), httpapi.IdempotencyKeyHeader, "bad\x01key"),
+		http.StatusBadRequest, httpapi.IdempotencyKeyHeader)
+}
+
+// An outcome that invites a retry (here a 504: the deadline passed) is not stored: the retry
+// runs again instead of replaying the failure.
+func TestIdempotencyDoesNotStoreRetryableFailures(t *testing.T) {
+	t.Parallel()
+	_, url := datatest.NewWithURL(t)
+	a := apiOver(t, url)
+	jake := a.register("jake")
+	key := []string{httpapi.IdempotencyKeyHeader, "k", httpapi.TimeoutHeader, "1ns"}
+	r := a.do("POST", "/api/articles", jake, articleBody("Timed out"), key...)
+	if r.Code != http.StatusGatewayTimeout {
+		t.Skipf("the request beat a 1ns deadline (status %d)", r.Code)
+	}
+	if r := a.do("POST", "/api/articles", jake, articleBody("Timed out"), httpapi.IdempotencyKeyHeader, "k"); r.Code != http.StatusCreated {
+		t.Fatalf("retry after a 504: %d %s, want it to run", r.Code, r.Body)
+	}
+}
