@@ -32,7 +32,7 @@ import (
 	"github.com/knadh/koanf/v2"
 
 	"github.com/brisk-go/brisk/libs/data"
-	"github.com/brisk-go/brisk/libs/perfcore/profiles"
+	"github.com/brisk-go/brisk/libs/perfcore/presets"
 )
 
 // Config is the loaded, validated configuration.
@@ -184,7 +184,7 @@ type Setting struct {
 	Meaning string
 	Allowed string // what a valid value looks like, shown in errors and docs
 	// Default gives the value for a profile; nil means the same fixed Fallback for all.
-	Default  func(p profiles.Settings) string
+	Default  func(p presets.Settings) string
 	Fallback string
 	// Apps lists the apps that read the setting; nil means every app. An app neither parses
 	// nor validates a setting it does not read (the worker ignores HTTP_ADDR and JWT_SECRET).
@@ -229,7 +229,7 @@ var apiOnly = []string{
 // DefaultFor returns the setting's default under the named profile.
 func (s Setting) DefaultFor(profile string) string {
 	if s.Default != nil {
-		p, _ := profiles.Get(profile)
+		p, _ := presets.Get(profile)
 		return s.Default(p)
 	}
 	return s.Fallback
@@ -250,7 +250,7 @@ func (e *Error) Error() string {
 }
 
 // ProfileNames lists the accepted APP_PROFILE values.
-func ProfileNames() []string { return profiles.Names() }
+func ProfileNames() []string { return presets.Names() }
 
 func dur(d time.Duration) string { return d.String() }
 
@@ -321,11 +321,11 @@ func parseAddr(v string) error {
 	return nil
 }
 
-func intSetting(key, env, meaning string, least int, def func(profiles.Settings) int, dst func(*Config) *int) Setting {
+func intSetting(key, env, meaning string, least int, def func(presets.Settings) int, dst func(*Config) *int) Setting {
 	return Setting{
 		Key: key, Env: env, Meaning: meaning,
 		Allowed: fmt.Sprintf("a whole number ≥ %d", least),
-		Default: func(p profiles.Settings) string { return strconv.Itoa(def(p)) },
+		Default: func(p presets.Settings) string { return strconv.Itoa(def(p)) },
 		set: func(c *Config, v string) (err error) {
 			*dst(c), err = parseInt(v, least)
 			return err
@@ -333,11 +333,11 @@ func intSetting(key, env, meaning string, least int, def func(profiles.Settings)
 	}
 }
 
-func durSetting(key, env, meaning string, def func(profiles.Settings) time.Duration, dst func(*Config) *time.Duration) Setting {
+func durSetting(key, env, meaning string, def func(presets.Settings) time.Duration, dst func(*Config) *time.Duration) Setting {
 	return Setting{
 		Key: key, Env: env, Meaning: meaning,
 		Allowed: "a positive Go duration such as 500ms, 30s, 5m, or a whole number of seconds",
-		Default: func(p profiles.Settings) string { return dur(def(p)) },
+		Default: func(p presets.Settings) string { return dur(def(p)) },
 		set: func(c *Config, v string) (err error) {
 			*dst(c), err = parseDur(v)
 			return err
@@ -375,9 +375,9 @@ func settings() []Setting {
 	return []Setting{
 		{Key: "app.profile", Env: "APP_PROFILE", Fallback: "api",
 			Meaning: "Performance preset that sets the defaults of the pool, timeout, memory and optimizer settings below; explicit values override it.",
-			Allowed: "one of " + strings.Join(profiles.Names(), ", "),
+			Allowed: "one of " + strings.Join(presets.Names(), ", "),
 			set: func(c *Config, v string) error {
-				if _, ok := profiles.Get(v); !ok {
+				if _, ok := presets.Get(v); !ok {
 					return errWant
 				}
 				c.Profile = v
@@ -395,23 +395,23 @@ func settings() []Setting {
 			}},
 		durSetting("http.shutdown_timeout", "HTTP_SHUTDOWN_TIMEOUT",
 			"How long a stopping server lets in-flight requests finish before closing their connections.",
-			func(profiles.Settings) time.Duration { return 15 * time.Second },
+			func(presets.Settings) time.Duration { return 15 * time.Second },
 			func(c *Config) *time.Duration { return &c.HTTP.ShutdownTimeout }),
 		durSetting("http.read_header_timeout", "HTTP_READ_HEADER_TIMEOUT",
 			"How long a client may take to send a request's headers.",
-			func(profiles.Settings) time.Duration { return 10 * time.Second },
+			func(presets.Settings) time.Duration { return 10 * time.Second },
 			func(c *Config) *time.Duration { return &c.HTTP.ReadHeaderTimeout }),
 		durSetting("http.read_timeout", "HTTP_READ_TIMEOUT",
 			"How long a client may take to send a whole request, headers and body; a body trickled slower is cut off and its connection closed.",
-			func(profiles.Settings) time.Duration { return 30 * time.Second },
+			func(presets.Settings) time.Duration { return 30 * time.Second },
 			func(c *Config) *time.Duration { return &c.HTTP.ReadTimeout }),
 		durSetting("http.write_timeout", "HTTP_WRITE_TIMEOUT",
 			"How long the server may take from the end of a request's headers to the end of its response; keep it above CONTEXT_MAX_TIMEOUT (the default is that plus a minute).",
-			func(p profiles.Settings) time.Duration { return p.ContextMaxTimeout + time.Minute },
+			func(p presets.Settings) time.Duration { return p.ContextMaxTimeout + time.Minute },
 			func(c *Config) *time.Duration { return &c.HTTP.WriteTimeout }),
 		durSetting("http.idle_timeout", "HTTP_IDLE_TIMEOUT",
 			"How long a kept-alive connection may wait for its next request.",
-			func(profiles.Settings) time.Duration { return 2 * time.Minute },
+			func(presets.Settings) time.Duration { return 2 * time.Minute },
 			func(c *Config) *time.Duration { return &c.HTTP.IdleTimeout }),
 		{Key: "http.max_body_bytes", Env: "HTTP_MAX_BODY_BYTES", Fallback: strconv.Itoa(1 << 20),
 			Meaning: "Largest request body accepted; larger ones get 413.",
@@ -470,19 +470,19 @@ func settings() []Setting {
 			}},
 		intSetting("database.max_open_conns", "DATABASE_MAX_OPEN_CONNS",
 			"Most open database connections per process (0: 4 for SQLite, 4×GOMAXPROCS and at least 8 for PostgreSQL). Every process counts against PostgreSQL's max_connections.", 0,
-			func(profiles.Settings) int { return 0 },
+			func(presets.Settings) int { return 0 },
 			func(c *Config) *int { return &c.Database.MaxOpenConns }),
 		intSetting("database.max_idle_conns", "DATABASE_MAX_IDLE_CONNS",
 			"Most idle connections kept open (0: as many as may be open, so a busy pool never closes a connection it needs a moment later).", 0,
-			func(profiles.Settings) int { return 0 },
+			func(presets.Settings) int { return 0 },
 			func(c *Config) *int { return &c.Database.MaxIdleConns }),
 		durSetting("database.conn_max_lifetime", "DATABASE_CONN_MAX_LIFETIME",
 			"Close a database connection this long after it was opened (lets the pool follow a fail-over or a re-balanced server).",
-			func(profiles.Settings) time.Duration { return data.DefaultConnMaxLifetime },
+			func(presets.Settings) time.Duration { return data.DefaultConnMaxLifetime },
 			func(c *Config) *time.Duration { return &c.Database.ConnMaxLifetime }),
 		durSetting("database.conn_max_idle_time", "DATABASE_CONN_MAX_IDLE_TIME",
 			"Close a database connection left idle this long (the pool shrinks after a burst).",
-			func(profiles.Settings) time.Duration { return data.DefaultConnMaxIdleTime },
+			func(presets.Settings) time.Duration { return data.DefaultConnMaxIdleTime },
 			func(c *Config) *time.Duration { return &c.Database.ConnMaxIdleTime }),
 		enumSetting("database.auto_migrate", "DATABASE_AUTO_MIGRATE",
 			"Run pending migrations when `serve` starts: auto does so on SQLite only (PostgreSQL deployments run `migrate up` once).",
@@ -521,11 +521,11 @@ func settings() []Setting {
 			}},
 		durSetting("cache.ttl", "CACHE_TTL",
 			"How long the API keeps a cached article, profile or tag list; writes invalidate their entries at once, so this bounds only what another instance's race could leave behind.",
-			func(profiles.Settings) time.Duration { return time.Minute },
+			func(presets.Settings) time.Duration { return time.Minute },
 			func(c *Config) *time.Duration { return &c.Cache.TTL }),
 		intSetting("cache.l1_size", "CACHE_L1_SIZE",
 			"Entries each instance keeps in process: the whole cache without REDIS_URL; with it, the L1 level in front of Redis that serves hot reads without a round trip (kept coherent by CACHE_BROADCAST; 0 turns the L1 off so every cached read goes to Redis).", 0,
-			func(profiles.Settings) int { return 100_000 },
+			func(presets.Settings) int { return 100_000 },
 			func(c *Config) *int { return &c.Cache.L1Size }),
 		enumSetting("cache.broadcast", "CACHE_BROADCAST",
 			"How deletes and tag flushes reach the other instances' in-process caches: auto is redis (pub/sub) with REDIS_URL, postgres (LISTEN/NOTIFY) on a PostgreSQL DATABASE_URL, and in-process on the embedded default; off sends nothing (right for one instance only; with REDIS_URL it also turns the L1 off).",
@@ -535,15 +535,15 @@ func settings() []Setting {
 			[]string{"auto", "true", "false"}, func(c *Config) *string { return &c.Jobs.InProcess }),
 		intSetting("jobs.max_workers", "JOBS_MAX_WORKERS",
 			"Jobs one process runs at the same time.", 1,
-			func(profiles.Settings) int { return 10 },
+			func(presets.Settings) int { return 10 },
 			func(c *Config) *int { return &c.Jobs.MaxWorkers }),
 		durSetting("jobs.job_timeout", "JOBS_JOB_TIMEOUT",
 			"Longest one job may run before its context is cancelled (and it is retried); also how long a stopping worker waits for running jobs.",
-			func(profiles.Settings) time.Duration { return time.Minute },
+			func(presets.Settings) time.Duration { return time.Minute },
 			func(c *Config) *time.Duration { return &c.Jobs.JobTimeout }),
 		durSetting("jobs.rescue_after", "JOBS_RESCUE_AFTER",
 			"How long a job may stay running before it is taken for lost (its worker died) and retried; must exceed JOBS_JOB_TIMEOUT.",
-			func(profiles.Settings) time.Duration { return time.Hour },
+			func(presets.Settings) time.Duration { return time.Hour },
 			func(c *Config) *time.Duration { return &c.Jobs.RescueAfter }),
 		{Key: "log.level", Env: "LOG_LEVEL", Fallback: "info",
 			Meaning: "Lowest level logged.", Allowed: "debug, info, warn or error",
@@ -607,35 +607,35 @@ func settings() []Setting {
 			}},
 		intSetting("login.max_failures_per_account", "LOGIN_MAX_FAILURES_PER_ACCOUNT",
 			"Failed logins for one email within LOGIN_FAILURE_WINDOW after which its logins get 429 with Retry-After until the window ends (counted in Redis when REDIS_URL is set, so all instances share it); 0 turns the limit off.", 0,
-			func(profiles.Settings) int { return 10 },
+			func(presets.Settings) int { return 10 },
 			func(c *Config) *int { return &c.Login.MaxFailuresPerAccount }),
 		intSetting("login.max_failures_per_address", "LOGIN_MAX_FAILURES_PER_ADDRESS",
 			"Failed logins from one client address (the connection's peer, not X-Forwarded-For) within LOGIN_FAILURE_WINDOW after which its logins get 429; 0 turns the limit off.", 0,
-			func(profiles.Settings) int { return 100 },
+			func(presets.Settings) int { return 100 },
 			func(c *Config) *int { return &c.Login.MaxFailuresPerAddress }),
 		durSetting("login.failure_window", "LOGIN_FAILURE_WINDOW",
 			"How long failed logins count, from the first failure of a window.",
-			func(profiles.Settings) time.Duration { return 15 * time.Minute },
+			func(presets.Settings) time.Duration { return 15 * time.Minute },
 			func(c *Config) *time.Duration { return &c.Login.FailureWindow }),
 		durSetting("jwt.ttl", "JWT_TTL", "How long a login token stays valid.",
-			func(profiles.Settings) time.Duration { return 72 * time.Hour },
+			func(presets.Settings) time.Duration { return 72 * time.Hour },
 			func(c *Config) *time.Duration { return &c.Auth.TokenTTL }),
 
 		intSetting("goroutine.min_workers", "GOROUTINE_MIN_WORKERS",
 			"Workers the goroutine pool keeps running even when idle.", 1,
-			func(p profiles.Settings) int { return p.MinWorkers },
+			func(p presets.Settings) int { return p.MinWorkers },
 			func(c *Config) *int { return &c.Pool.MinWorkers }),
 		intSetting("goroutine.max_workers", "GOROUTINE_MAX_WORKERS",
 			"Most workers the pool (and the optimizer) may run; must be ≥ GOROUTINE_MIN_WORKERS.", 1,
-			func(p profiles.Settings) int { return p.MaxWorkers },
+			func(p presets.Settings) int { return p.MaxWorkers },
 			func(c *Config) *int { return &c.Pool.MaxWorkers }),
 		intSetting("goroutine.queue_size", "GOROUTINE_QUEUE_SIZE",
 			"Tasks that may wait in the pool's global queue before submitters are pushed back.", 1,
-			func(p profiles.Settings) int { return p.QueueSize },
+			func(p presets.Settings) int { return p.QueueSize },
 			func(c *Config) *int { return &c.Pool.QueueSize }),
 		durSetting("goroutine.idle_timeout", "GOROUTINE_IDLE_TIMEOUT",
 			"How long a worker above the minimum may stay idle before it exits.",
-			func(p profiles.Settings) time.Duration { return p.IdleTimeout },
+			func(p presets.Settings) time.Duration { return p.IdleTimeout },
 			func(c *Config) *time.Duration { return &c.Pool.IdleTimeout }),
 		{Key: "shed.enabled", Env: "SHED_ENABLED", Fallback: "true",
 			Meaning: "Adaptive overload shedding: while the CPU is saturated, a request that would exceed recent throughput × best latency in flight gets 503 with Retry-After at once (health and admin routes exempt).",
@@ -657,28 +657,28 @@ func settings() []Setting {
 			}},
 		durSetting("shed.window", "SHED_WINDOW",
 			"How far back the shedder remembers throughput and latency.",
-			func(profiles.Settings) time.Duration { return 5 * time.Second },
+			func(presets.Settings) time.Duration { return 5 * time.Second },
 			func(c *Config) *time.Duration { return &c.Shed.Window }),
 		intSetting("cpu.workers", "CPU_POOL_WORKERS",
 			"Workers of the pool that runs CPU-heavy request work (password hashing); 0: one per CPU (GOMAXPROCS).", 0,
-			func(profiles.Settings) int { return 0 },
+			func(presets.Settings) int { return 0 },
 			func(c *Config) *int { return &c.CPU.Workers }),
 		intSetting("cpu.queue_size", "CPU_POOL_QUEUE_SIZE",
 			"Tasks that may wait for the CPU pool per priority; when it is full a request gets 503 with Retry-After at once instead of queueing into its deadline.", 1,
-			func(profiles.Settings) int { return 64 },
+			func(presets.Settings) int { return 64 },
 			func(c *Config) *int { return &c.CPU.QueueSize }),
 		durSetting("context.default_timeout", "CONTEXT_DEFAULT_TIMEOUT",
 			"Deadline given to a request (and to event listeners) when the caller set none.",
-			func(p profiles.Settings) time.Duration { return p.ContextDefaultTimeout },
+			func(p presets.Settings) time.Duration { return p.ContextDefaultTimeout },
 			func(c *Config) *time.Duration { return &c.Context.DefaultTimeout }),
 		durSetting("context.max_timeout", "CONTEXT_MAX_TIMEOUT",
 			"Cap on any deadline a caller asks for; must be ≥ CONTEXT_DEFAULT_TIMEOUT.",
-			func(p profiles.Settings) time.Duration { return p.ContextMaxTimeout },
+			func(p presets.Settings) time.Duration { return p.ContextMaxTimeout },
 			func(c *Config) *time.Duration { return &c.Context.MaxTimeout }),
 		{Key: "context.enable_deadline", Env: "CONTEXT_ENABLE_DEADLINE",
 			Meaning: "Add the default deadline only where the caller's context has none (false: never add one).",
 			Allowed: "true or false",
-			Default: func(p profiles.Settings) string { return strconv.FormatBool(p.ContextEnableDeadline) },
+			Default: func(p presets.Settings) string { return strconv.FormatBool(p.ContextEnableDeadline) },
 			set: func(c *Config, v string) (err error) {
 				c.Context.EnableDeadline, err = parseBool(v)
 				return err
@@ -693,27 +693,27 @@ func settings() []Setting {
 			}},
 		intSetting("memory.pool_size", "MEMORY_POOL_SIZE",
 			"Idle objects each memory pool keeps for reuse.", 0,
-			func(p profiles.Settings) int { return p.MemoryPoolSize },
+			func(p presets.Settings) int { return p.MemoryPoolSize },
 			func(c *Config) *int { return &c.Memory.PoolSize }),
 		intSetting("memory.slab_size", "MEMORY_SLAB_SIZE",
 			"Bytes in one slab of the slab allocator.", 1024,
-			func(p profiles.Settings) int { return p.MemorySlabSize },
+			func(p presets.Settings) int { return p.MemorySlabSize },
 			func(c *Config) *int { return &c.Memory.SlabSize }),
 		durSetting("memory.cleanup_interval", "MEMORY_CLEANUP_INTERVAL",
 			"How often idle pooled memory beyond MEMORY_POOL_SIZE is released.",
-			func(p profiles.Settings) time.Duration { return p.MemoryCleanupInterval },
+			func(p presets.Settings) time.Duration { return p.MemoryCleanupInterval },
 			func(c *Config) *time.Duration { return &c.Memory.CleanupInterval }),
 		durSetting("profile.sampling_interval", "PROFILE_SAMPLING_INTERVAL",
 			"How often the runtime optimizer reads runtime metrics.",
-			func(p profiles.Settings) time.Duration { return p.ProfileSamplingInterval },
+			func(p presets.Settings) time.Duration { return p.ProfileSamplingInterval },
 			func(c *Config) *time.Duration { return &c.Optimizer.SamplingInterval }),
 		durSetting("profile.optimization_interval", "PROFILE_OPTIMIZATION_INTERVAL",
 			"Window in which the optimizer may act at most PROFILE_MAX_OPTIMIZATIONS times.",
-			func(p profiles.Settings) time.Duration { return p.ProfileOptimizationInterval },
+			func(p presets.Settings) time.Duration { return p.ProfileOptimizationInterval },
 			func(c *Config) *time.Duration { return &c.Optimizer.OptimizationInterval }),
 		intSetting("profile.max_optimizations", "PROFILE_MAX_OPTIMIZATIONS",
 			"Most optimizer actions per interval (0 turns the optimizer's actions off; it still measures).", 0,
-			func(p profiles.Settings) int { return p.ProfileMaxOptimizations },
+			func(p presets.Settings) int { return p.ProfileMaxOptimizations },
 			func(c *Config) *int { return &c.Optimizer.MaxOptimizations }),
 	}
 }
@@ -913,7 +913,7 @@ func (s Setting) defaultSource() Source {
 	if s.Default == nil {
 		return FromDefault
 	}
-	names := profiles.Names()
+	names := presets.Names()
 	for _, n := range names {
 		if s.DefaultFor(n) != s.DefaultFor(names[0]) {
 			return FromProfile
@@ -989,7 +989,7 @@ func crossCheck(c *Config) error {
 
 // Markdown renders the reference table of docs/configuration.md from the Settings table.
 func Markdown() string {
-	names := profiles.Names()
+	names := presets.Names()
 	sort.Strings(names)
 	var b strings.Builder
 	b.WriteString("| Variable | Key / flag | Read by | Default (" + strings.Join(names, " / ") + ") | Allowed | Meaning |\n|---|---|---|---|---|---|\n")

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/brisk-go/brisk/libs/config"
-	"github.com/brisk-go/brisk/libs/perfcore/profiles"
+	"github.com/brisk-go/brisk/libs/perfcore/presets"
 )
 
 func env(m map[string]string) func(string) string {
@@ -20,8 +20,8 @@ func env(m map[string]string) func(string) string {
 
 func TestDefaultsFollowTheProfile(t *testing.T) {
 	t.Parallel()
-	for _, name := range profiles.Names() {
-		p, _ := profiles.Get(name)
+	for _, name := range presets.Names() {
+		p, _ := presets.Get(name)
 		c, _, err := config.Load(nil, env(map[string]string{"APP_PROFILE": name}), "api")
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -58,7 +58,7 @@ func TestPrecedenceFileEnvFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	web, _ := profiles.Get("web")
+	web, _ := presets.Get("web")
 	checks := []struct {
 		name      string
 		got, want any

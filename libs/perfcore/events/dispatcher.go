@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
-	"github.com/brisk-go/brisk/libs/perfcore/profiles"
+	"github.com/brisk-go/brisk/libs/perfcore/presets"
 )
 
 // Listener reacts to one event. It should honour ctx: its deadline is the
@@ -49,7 +49,7 @@ type Config struct {
 
 // ConfigFrom fills the deadline fields from a profile's settings
 // (CONTEXT_DEFAULT_TIMEOUT, CONTEXT_MAX_TIMEOUT, CONTEXT_ENABLE_DEADLINE).
-func ConfigFrom(s profiles.Settings) Config {
+func ConfigFrom(s presets.Settings) Config {
 	return Config{
 		DefaultTimeout: s.ContextDefaultTimeout,
 		MaxTimeout:     s.ContextMaxTimeout,

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/brisk-go/brisk/libs/perfcore/events"
-	"github.com/brisk-go/brisk/libs/perfcore/profiles"
+	"github.com/brisk-go/brisk/libs/perfcore/presets"
 )
 
 type ArticleCreated struct{ Slug string }
@@ -214,7 +214,7 @@ func ExampleListenerError() {
 }
 
 func ExampleConfigFrom() {
-	s, _ := profiles.Get("api")
+	s, _ := presets.Get("api")
 	cfg := events.ConfigFrom(s)
 	cfg.Name = "article.created"
 	fmt.Println(cfg.DefaultTimeout, cfg.MaxTimeout, cfg.EnableDeadline)

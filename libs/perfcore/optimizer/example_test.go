@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/brisk-go/brisk/libs/perfcore/optimizer"
-	"github.com/brisk-go/brisk/libs/perfcore/profiles"
+	"github.com/brisk-go/brisk/libs/perfcore/presets"
 )
 
 // replay is a Sampler that returns recorded samples in order.
@@ -103,7 +103,7 @@ func ExampleNew() {
 }
 
 func ExampleConfigFrom() {
-	s, _ := profiles.Get("web")
+	s, _ := presets.Get("web")
 	cfg := optimizer.ConfigFrom(s)
 	fmt.Println(cfg.SamplingInterval, cfg.OptimizationInterval, cfg.MaxOptimizations)
 	// Output: 1s 10s 3

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
-	"github.com/brisk-go/brisk/libs/perfcore/profiles"
+	"github.com/brisk-go/brisk/libs/perfcore/presets"
 )
 
 // Pool is what the optimizer needs from a goroutine pool; *pool.Pool
@@ -107,7 +107,7 @@ type Config struct {
 }
 
 // ConfigFrom fills the timing fields from a profile's settings.
-func ConfigFrom(s profiles.Settings) Config {
+func ConfigFrom(s presets.Settings) Config {
 	return Config{
 		SamplingInterval:     s.ProfileSamplingInterval,
 		OptimizationInterval: s.ProfileOptimizationInterval,

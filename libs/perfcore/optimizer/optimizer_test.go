@@ -16,7 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/brisk-go/brisk/libs/perfcore/internal/metrictest"
-	"github.com/brisk-go/brisk/libs/perfcore/profiles"
+	"github.com/brisk-go/brisk/libs/perfcore/presets"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -391,7 +391,7 @@ func TestNewValidates(t *testing.T) {
 
 func TestConfigFromProfile(t *testing.T) {
 	t.Parallel()
-	s, _ := profiles.Get("api")
+	s, _ := presets.Get("api")
 	c := ConfigFrom(s)
 	if c.SamplingInterval != s.ProfileSamplingInterval || c.OptimizationInterval != s.ProfileOptimizationInterval ||
 		c.MaxOptimizations != s.ProfileMaxOptimizations {

@@ -1,8 +1,9 @@
-// Package profiles holds the named performance presets (web, api, background)
-// that set the defaults for every perfcore setting. The application config
-// starts from one of these and then applies the file, environment and flags on
-// top, so a preset is only ever a starting point, never an override.
-package profiles
+// Package presets holds the named performance presets (web, api, background) that set the
+// defaults for every perfcore setting; APP_PROFILE picks one. The application config starts
+// from one of these and then applies the file, environment and flags on top, so a preset is
+// only ever a starting point, never an override. (The name keeps "profile" for the user
+// profiles of the domain and the PROFILE_* optimizer settings of the design document.)
+package presets
 
 import (
 	"slices"

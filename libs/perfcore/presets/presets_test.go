@@ -1,4 +1,4 @@
-package profiles
+package presets
 
 import (
 	"slices"

@@ -1,15 +1,15 @@
-package profiles_test
+package presets_test
 
 import (
 	"fmt"
 
-	"github.com/brisk-go/brisk/libs/perfcore/profiles"
+	"github.com/brisk-go/brisk/libs/perfcore/presets"
 )
 
 func ExampleGet() {
-	s, ok := profiles.Get("web")
+	s, ok := presets.Get("web")
 	fmt.Println(ok, s.MinWorkers, s.MaxWorkers, s.ContextDefaultTimeout, s.ContextMaxTimeout, s.ContextEnableDeadline)
-	_, ok = profiles.Get("nope")
+	_, ok = presets.Get("nope")
 	fmt.Println(ok)
 	// Output:
 	// true 4 64 10s 30s true
@@ -17,6 +17,6 @@ func ExampleGet() {
 }
 
 func ExampleNames() {
-	fmt.Println(profiles.Names())
+	fmt.Println(presets.Names())
 	// Output: [api background web]
 }
