@@ -126,9 +126,9 @@ scrape_configs:
 		return len(a) > 0 && len(b) > 0
 	}
 	// Generous: on a loaded CI machine the worker shares 2 cores with other test packages.
-	for deadline := time.Now().Add(2 * time.Minute); !workerDone(); time.Sleep(250 * time.Millisecond) {
+	for deadline := time.Now().Add(4 * time.Minute); !workerDone(); time.Sleep(250 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Errorf("worker notified followers through the pipeline: not within 2m; jobs in the database:\n%s", jobStates(dbURL))
+			t.Errorf("worker notified followers through the pipeline: not within 4m; jobs in the database:\n%s", jobStates(dbURL))
 			t.FailNow()
 		}
 	}
