@@ -5,83 +5,25 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/startup"
+	"github.com/brisk-go/brisk/libs/startup/starttest"
 )
-
-// commandPaths lists every command of the tree below root, as argument lists.
-func commandPaths(root *cobra.Command) [][]string {
-	var out [][]string
-	var walk func(c *cobra.Command, path []string)
-	walk = func(c *cobra.Command, path []string) {
-		out = append(out, path)
-		for _, sub := range c.Commands() {
-			walk(sub, append(slices.Clone(path), sub.Name()))
-		}
-	}
-	walk(root, nil)
-	return out
-}
 
 // runMain runs the real main (see TestMain) with args and returns its exit code and output.
 func runMain(t *testing.T, args []string, env ...string) (int, string, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), append(env, "BRISK_RUN_MAIN=1", "BRISK_ARGS="+strings.Join(args, " "))...)
-	cmd.Dir = t.TempDir()
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, stdout.String(), stderr.String()
+	return starttest.RunMain(t, args, env...)
 }
 
-// Every command and subcommand answers --help (and -h) with exit 0 and its usage, over the
-// real main; help COMMAND does too.
+// Every command and subcommand answers --help, -h and help COMMAND with exit 0 and its usage,
+// over the real main, and shows examples.
 func TestEveryCommandAnswersHelp(t *testing.T) {
-	paths := commandPaths(newCLI(func(string) string { return "" }, io.Discard).Root)
-	if len(paths) < 15 {
-		t.Fatalf("only %d commands found: %v", len(paths), paths)
-	}
-	for _, p := range paths {
-		for _, h := range []string{"--help", "-h"} {
-			args := append(slices.Clone(p), h)
-			code, out, errOut := runMain(t, args)
-			if code != 0 || !strings.Contains(out, "Usage:") {
-				t.Errorf("api %s: exit %d, stdout %q, stderr %q", strings.Join(args, " "), code, out, errOut)
-			}
-		}
-		if len(p) > 0 && p[0] != "help" {
-			args := append([]string{"help"}, p...)
-			if code, out, _ := runMain(t, args); code != 0 || !strings.Contains(out, "Usage:") {
-				t.Errorf("api %s: exit %d, %q", strings.Join(args, " "), code, out)
-			}
-		}
-	}
-	// Examples are part of the help of every command that does something.
-	for _, p := range paths {
-		c, _, err := newCLI(func(string) string { return "" }, io.Discard).Root.Find(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Runnable() && c.Example == "" && len(p) > 0 && p[0] != "help" && p[0] != "completion" {
-			t.Errorf("api %s has no examples", strings.Join(p, " "))
-		}
-	}
+	starttest.CheckHelp(t, "api", newCLI(func(string) string { return "" }, io.Discard).Root, 15)
 }
 
 // Unknown commands and flags exit 2 with a suggestion.
@@ -121,7 +63,7 @@ func TestConfigShowsEachLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	envPath := filepath.Join(dir, "x.env")
-	if err := os.WriteFile(envPath, []byte("JOBS_MAX_WORKERS=7\n"), 0o600); err != nil {
+	if err := os.WriteFile(envPath, []byte("JOBS_CONCURRENCY=7\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	secret := strings.Repeat("q", 40)
@@ -140,7 +82,7 @@ func TestConfigShowsEachLayer(t *testing.T) {
 	want := map[string][2]string{
 		"http.addr":             {"127.0.0.1:7001", "flag"},
 		"app.profile":           {"web", "env"},
-		"jobs.max_workers":      {"7", ".env"},
+		"jobs.concurrency":      {"7", ".env"},
 		"log.format":            {"json", "file"},
 		"goroutine.max_workers": {"", "profile"},
 		"jwt.ttl":               {"72h0m0s", "default"},

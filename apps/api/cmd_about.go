@@ -105,7 +105,7 @@ func writeAbout(ctx context.Context, w io.Writer, cfg *config.Config) error {
 	} else {
 		row("mode", "worker (run `worker run` beside the API)")
 	}
-	row("max workers", cfg.Jobs.MaxWorkers)
+	row("max workers", cfg.Jobs.Concurrency)
 	if db != nil {
 		counts, err := jobCounts(ctx, db)
 		switch {

@@ -17,18 +17,12 @@ import (
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/startup"
+	"github.com/brisk-go/brisk/libs/startup/starttest"
 )
 
 // TestMain lets the test binary stand in for the real program: with BRISK_RUN_MAIN=1 it runs main,
 // so exit codes are tested on the real main.
-func TestMain(m *testing.M) {
-	if os.Getenv("BRISK_RUN_MAIN") == "1" {
-		os.Args = append([]string{"api"}, strings.Fields(os.Getenv("BRISK_ARGS"))...)
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { starttest.Main(m, "api", main) }
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 

@@ -1,53 +1,23 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/brisk-go/brisk/libs/startup/starttest"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
+// lockedBuffer collects the JSON log of an API run in this process or a child.
+type lockedBuffer struct{ starttest.Buffer }
 
 // records returns every JSON log record.
-func (l *lockedBuffer) records() []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range bytes.Split(l.b.Bytes(), []byte("\n")) {
-		var m map[string]any
-		if json.Unmarshal(line, &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+func (l *lockedBuffer) records() []map[string]any { r, _ := l.Records(); return r }
 
 // find returns the first JSON log record whose msg contains part.
-func (l *lockedBuffer) find(part string) map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, line := range bytes.Split(l.b.Bytes(), []byte("\n")) {
-		var m map[string]any
-		if json.Unmarshal(line, &m) == nil && strings.Contains(m["msg"].(string), part) {
-			return m
-		}
-	}
-	return nil
-}
+func (l *lockedBuffer) find(part string) map[string]any { return l.Find(part) }
 
 // Serving a database whose migrations have not run logs a WARN naming `api migrate up` at
 // start-up. Before, the log said "listening" and nothing else.

@@ -12,7 +12,6 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit/services"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data"
-	"github.com/brisk-go/brisk/libs/observe"
 	"github.com/brisk-go/brisk/libs/startup"
 )
 
@@ -24,22 +23,13 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	// Every part is pushed once it is running and stopped in reverse order: the HTTP server
 	// first (server.Serve drains it), then the pool its requests use, the job queue, the
 	// cache, the database, and telemetry last so it records the rest stopping.
-	stack := startup.NewStack(log, cfg.HTTP.ShutdownTimeout)
+	base, err := startup.OpenBase(ctx, "brisk-api", cfg, log, getenv, cfg.HTTP.ShutdownTimeout)
+	if err != nil {
+		return err
+	}
+	stack, tel, db := base.Stack, base.Telemetry, base.DB
 	defer func() { err = errors.Join(err, stack.Stop(ctx)) }()
-
-	// Telemetry first: the database's query hook takes its providers when it is opened.
-	tel, err := startup.Telemetry(ctx, "brisk-api", cfg, log, getenv)
-	if err != nil {
-		return err
-	}
-	stack.Push("telemetry", tel.Shutdown)
-	db, err := startup.OpenDatabase(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	stack.Push("database", startup.Closer(db))
 	warnPendingMigrations(ctx, db, log)
-	tel.AddCheck(observe.Check{Name: "database", Probe: db.PingContext})
 
 	appCache, err := startup.OpenCache(ctx, cfg, log)
 	if err != nil {

@@ -2,65 +2,28 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
-	"os"
-	"os/exec"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/spf13/cobra"
-
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/jobs"
+	"github.com/brisk-go/brisk/libs/startup/starttest"
 )
-
-func commandPaths(root *cobra.Command) [][]string {
-	var out [][]string
-	var walk func(c *cobra.Command, path []string)
-	walk = func(c *cobra.Command, path []string) {
-		out = append(out, path)
-		for _, sub := range c.Commands() {
-			walk(sub, append(slices.Clone(path), sub.Name()))
-		}
-	}
-	walk(root, nil)
-	return out
-}
 
 func runMain(t *testing.T, args []string) (int, string, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "BRISK_RUN_MAIN=1", "BRISK_ARGS="+strings.Join(args, " "))
-	cmd.Dir = t.TempDir()
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode(), stdout.String(), stderr.String()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return 0, stdout.String(), stderr.String()
+	return starttest.RunMain(t, args)
 }
 
-// Every command and subcommand answers --help and -h with exit 0 over the real main.
+// Every command and subcommand answers --help, -h and help COMMAND with exit 0 and its usage,
+// over the real main, and shows examples.
 func TestEveryCommandAnswersHelp(t *testing.T) {
-	paths := commandPaths(newCLI(func(string) string { return "" }, io.Discard).Root)
-	if len(paths) < 10 {
-		t.Fatalf("only %d commands: %v", len(paths), paths)
-	}
-	for _, p := range paths {
-		for _, h := range []string{"--help", "-h"} {
-			args := append(slices.Clone(p), h)
-			if code, out, errOut := runMain(t, args); code != 0 || !strings.Contains(out, "Usage:") {
-				t.Errorf("worker %s: exit %d, %q %q", strings.Join(args, " "), code, out, errOut)
-			}
-		}
-	}
+	starttest.CheckHelp(t, "worker", newCLI(func(string) string { return "" }, io.Discard).Root, 10)
+}
+
+// Unknown commands and flags exit 2 with a hint, and a suggestion where one is near.
+func TestWrongCommandLinesExitTwoWithAHint(t *testing.T) {
 	for _, tc := range [][]string{{"jobs", "stat"}, {"--jobs.max_worker=3"}, {"jobs", "retry"}, {"jobs"}, {"--http.addr=:1"}} {
 		if code, _, errOut := runMain(t, tc); code != 2 || !strings.Contains(errOut, "--help") {
 			t.Errorf("worker %v: exit %d, %q; want 2 with a hint", tc, code, errOut)

@@ -38,7 +38,7 @@ func jobsCommand(withConfig configured, stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			q, err := queue(ctx, cfg, db, log, nil)
+			q, err := queue(ctx, cfg, db, log)
 			if err != nil {
 				return err
 			}
@@ -88,6 +88,8 @@ func jobsCommand(withConfig configured, stdout io.Writer) *cobra.Command {
 	retry := &cobra.Command{
 		Use:   "retry ID | --all-failed",
 		Short: "Make a job available again, or every failed (discarded) one",
+		Long: "Put a job (or, with --all-failed, every discarded one) back in the available state: it runs\n" +
+			"again as soon as a worker of its queue is free.",
 		Example: "  worker jobs retry 42\n" +
 			"  worker jobs retry --all-failed",
 		Args: startup.Args(func(cmd *cobra.Command, args []string) error {

@@ -61,7 +61,7 @@ func newCLI(getenv func(string) string, stdout io.Writer) *startup.CLI {
 	root.AddCommand(&cobra.Command{
 		Use:     "run",
 		Short:   "Work the job queues until SIGINT or SIGTERM (the default command)",
-		Example: "  worker run --jobs.max_workers=20",
+		Example: "  worker run --jobs.concurrency=20",
 		Args:    startup.Args(cobra.NoArgs),
 		RunE:    runCmd,
 	}, &cobra.Command{
@@ -95,7 +95,7 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 		return err
 	}
 	defer db.Close()
-	q, err := queue(ctx, cfg, db, log, nil)
+	q, err := queue(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}

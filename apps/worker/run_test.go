@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,42 +20,23 @@ import (
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/jobs"
 	"github.com/brisk-go/brisk/libs/startup"
+	"github.com/brisk-go/brisk/libs/startup/starttest"
 )
 
 // TestMain lets the test binary stand in for the real program: with BRISK_RUN_MAIN=1 it runs
 // main (with the crash test's probe job added), so the crash test kills a real worker process.
 func TestMain(m *testing.M) {
-	if os.Getenv("BRISK_RUN_MAIN") == "1" {
+	if starttest.AskedToRunMain() {
 		extraWorkers = func(w *river.Workers, db *bun.DB) { river.AddWorker(w, &probeWorker{db: db}) }
-		os.Args = append([]string{"worker"}, strings.Fields(os.Getenv("BRISK_ARGS"))...)
-		main()
-		os.Exit(0)
 	}
-	os.Exit(m.Run())
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	starttest.Main(m, "worker", main)
 }
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestWorkerRunsUntilStopped(t *testing.T) {
 	url := datatest.URL(t)
-	out := &lockedBuffer{}
+	out := &starttest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -282,13 +262,13 @@ func TestCrashedWorkerLosesNoJobAndDuplicatesNoEffect(t *testing.T) {
 		}
 		return r.Rows, r.Dup
 	}
-	start := func(name string) (*exec.Cmd, *lockedBuffer) {
+	start := func(name string) (*exec.Cmd, *starttest.Buffer) {
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), "BRISK_RUN_MAIN=1", "BRISK_ARGS=run --admin.addr=",
 			"DATABASE_URL="+url, "DATABASE_AUTO_MIGRATE=false", "LOG_FORMAT=json",
 			// A job is taken for lost 2s after its worker stopped answering for it.
-			"JOBS_JOB_TIMEOUT=1s", "JOBS_RESCUE_AFTER=2s", "JOBS_MAX_WORKERS=4")
-		out := &lockedBuffer{}
+			"JOBS_JOB_TIMEOUT=1s", "JOBS_RESCUE_AFTER=2s", "JOBS_CONCURRENCY=4")
+		out := &starttest.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -10,18 +10,20 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data/jobs"
-	"github.com/brisk-go/brisk/libs/observe"
-	"github.com/brisk-go/brisk/libs/perfcore/pool"
 	"github.com/brisk-go/brisk/libs/startup"
 )
 
-// queue opens the job queue; with a pool it also works every Conduit job kind (and the
-// periodic clean-up) as tasks of that pool, the same set the API runs in-process on the
-// embedded default.
-func queue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, workers *pool.Pool) (*jobs.Queue, error) {
-	if workers == nil {
-		return startup.OpenQueue(ctx, cfg, db, log, nil)
-	}
+// queue opens the job queue as a client only (insert, inspect, retry), working no job.
+func queue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger) (*jobs.Queue, error) {
+	return startup.OpenQueue(ctx, cfg, db, log, nil)
+}
+
+// workingQueue opens the job queue that works every Conduit job kind (and the periodic
+// clean-up), the same set the API runs in-process on the embedded default, each job as a task
+// of the perfcore pool it starts on stack (with the optimizer, GOROUTINE_* and PROFILE_*).
+// The pool is pushed before the caller pushes the queue, so it drains after the queue has
+// stopped fetching and its running jobs have finished.
+func workingQueue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, stack *startup.Stack) (*jobs.Queue, error) {
 	kinds, periodic, err := conduitjobs.Work(conduitjobs.Deps{DB: db, Logger: log})
 	if err != nil {
 		return nil, err
@@ -29,35 +31,26 @@ func queue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger
 	if extraWorkers != nil {
 		extraWorkers(kinds, db)
 	}
+	workers, _, err := startup.Perfcore(ctx, "worker", cfg, log, stack)
+	if err != nil {
+		return nil, err
+	}
 	return startup.OpenQueue(ctx, cfg, db, log, &startup.Work{Workers: kinds, Periodic: periodic, Pool: workers})
 }
 
 // work runs the queues until ctx ends, then stops fetching and gives running jobs
 // JOBS_JOB_TIMEOUT to finish before cancelling them (River then retries them).
 func work(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func(string) string) (err error) {
-	stack := startup.NewStack(log, cfg.Jobs.JobTimeout)
+	base, err := startup.OpenBase(ctx, "brisk-worker", cfg, log, getenv, cfg.Jobs.JobTimeout)
+	if err != nil {
+		return err
+	}
+	stack, db := base.Stack, base.DB
 	defer func() { err = errors.Join(err, stack.Stop(ctx)) }()
-	tel, err := startup.Telemetry(ctx, "brisk-worker", cfg, log, getenv)
-	if err != nil {
+	if err := base.Telemetry.Start(ctx); err != nil {
 		return err
 	}
-	stack.Push("telemetry", tel.Shutdown)
-	if err := tel.Start(ctx); err != nil {
-		return err
-	}
-	db, err := startup.OpenDatabase(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	stack.Push("database", startup.Closer(db))
-	tel.AddCheck(observe.Check{Name: "database", Probe: db.PingContext})
-	// The pool is pushed before the queue, so it drains after the queue has stopped fetching
-	// and its running jobs have finished.
-	workers, _, err := startup.Perfcore(ctx, "worker", cfg, log, stack)
-	if err != nil {
-		return err
-	}
-	q, err := queue(ctx, cfg, db, log, workers)
+	q, err := workingQueue(ctx, cfg, db, log, stack)
 	if err != nil {
 		return err
 	}
@@ -65,7 +58,7 @@ func work(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func
 	if err := q.Start(ctx); err != nil {
 		return err
 	}
-	log.Info("worker started", "version", startup.Version(), "profile", cfg.Profile, "database", cfg.Database.Target.Dialect, "max_workers", cfg.Jobs.MaxWorkers)
+	log.Info("worker started", "version", startup.Version(), "profile", cfg.Profile, "database", cfg.Database.Target.Dialect, "job_concurrency", cfg.Jobs.Concurrency)
 	<-ctx.Done()
 	log.Info("worker stopping", "grace", cfg.Jobs.JobTimeout)
 	if err := stack.Stop(ctx); err != nil {

@@ -80,7 +80,7 @@ type Config struct {
 
 	Jobs struct {
 		InProcess   string // auto, true, false
-		MaxWorkers  int
+		Concurrency int    // jobs one process runs at once (River's MaxWorkers)
 		JobTimeout  time.Duration
 		RescueAfter time.Duration
 	}
@@ -533,10 +533,10 @@ func settings() []Setting {
 		enumSetting("jobs.in_process", "JOBS_IN_PROCESS",
 			"Run the background job workers inside the API process: auto does so on SQLite (the embedded default has no separate worker) and leaves PostgreSQL to `worker run`.",
 			[]string{"auto", "true", "false"}, func(c *Config) *string { return &c.Jobs.InProcess }),
-		intSetting("jobs.max_workers", "JOBS_MAX_WORKERS",
-			"Jobs one process runs at the same time.", 1,
+		intSetting("jobs.concurrency", "JOBS_CONCURRENCY",
+			"Jobs one process runs at the same time (River's queue MaxWorkers; the jobs themselves run as tasks of the perfcore pool, GOROUTINE_*). Was JOBS_MAX_WORKERS.", 1,
 			func(presets.Settings) int { return 10 },
-			func(c *Config) *int { return &c.Jobs.MaxWorkers }),
+			func(c *Config) *int { return &c.Jobs.Concurrency }),
 		durSetting("jobs.job_timeout", "JOBS_JOB_TIMEOUT",
 			"Longest one job may run before its context is cancelled (and it is retried); also how long a stopping worker waits for running jobs.",
 			func(presets.Settings) time.Duration { return time.Minute },
@@ -807,6 +807,26 @@ func ReadDotEnv(path string) (map[string]string, error) {
 	return vals, nil
 }
 
+// renamed maps settings' former variable names to their new ones: a value under an old name
+// stops start-up naming the new one instead of being silently ignored.
+var renamed = []struct{ oldEnv, oldKey, newEnv string }{
+	{"JOBS_MAX_WORKERS", "jobs.max_workers", "JOBS_CONCURRENCY"},
+}
+
+func refuseRenamed(in Input) error {
+	for _, r := range renamed {
+		v, set := lookup(in.Getenv, r.oldEnv)
+		if !set {
+			v, set = in.DotEnv[r.oldEnv]
+		}
+		if set {
+			return &Error{Env: r.oldEnv, Key: r.oldKey, Value: v,
+				Reason: "this setting was renamed", Allowed: "the same value under " + r.newEnv}
+		}
+	}
+	return nil
+}
+
 // Build validates the layers of in into a Config, recording where each value came from.
 func Build(in Input) (*Config, error) {
 	if in.App != API && in.App != Worker {
@@ -824,6 +844,9 @@ func Build(in Input) (*Config, error) {
 	known := map[string]bool{}
 	for _, s := range settings {
 		known[s.Key] = true
+	}
+	if err := refuseRenamed(in); err != nil {
+		return nil, err
 	}
 	for k := range in.Flags {
 		if !known[k] {

@@ -78,6 +78,26 @@ func TestPrecedenceFileEnvFlags(t *testing.T) {
 	}
 }
 
+// A setting's former name is refused, naming the new one, from the environment and from
+// .env alike: silently ignoring it would run with the default.
+func TestRenamedSettingsAreRefusedNamingTheNewName(t *testing.T) {
+	t.Parallel()
+	for _, in := range []config.Input{
+		{App: config.Worker, Getenv: env(map[string]string{"JOBS_MAX_WORKERS": "20"})},
+		{App: config.API, DotEnv: map[string]string{"JOBS_MAX_WORKERS": "20"}},
+	} {
+		_, err := config.Build(in)
+		var ce *config.Error
+		if !errors.As(err, &ce) || ce.Env != "JOBS_MAX_WORKERS" || !strings.Contains(err.Error(), "JOBS_CONCURRENCY") {
+			t.Errorf("JOBS_MAX_WORKERS=20: err = %v, want a config error naming it and JOBS_CONCURRENCY", err)
+		}
+	}
+	c, err := config.Build(config.Input{App: config.Worker, Getenv: env(map[string]string{"JOBS_CONCURRENCY": "20"})})
+	if err != nil || c.Jobs.Concurrency != 20 {
+		t.Fatalf("JOBS_CONCURRENCY=20: %v, concurrency %v", err, c)
+	}
+}
+
 func TestInvalidValuesNameTheVariable(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -423,7 +443,7 @@ func TestSourcesOfEveryLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	envPath := filepath.Join(dir, "test.env")
-	dotenv := "# comment\nJOBS_MAX_WORKERS=7\nexport CACHE_TTL=3m\nLOG_LEVEL=\"warn\"\n"
+	dotenv := "# comment\nJOBS_CONCURRENCY=7\nexport CACHE_TTL=3m\nLOG_LEVEL=\"warn\"\n"
 	if err := os.WriteFile(envPath, []byte(dotenv), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +457,7 @@ func TestSourcesOfEveryLayer(t *testing.T) {
 		"http.addr":             config.FromFlag,
 		"log.level":             config.FromEnv,     // env beats .env
 		"app.profile":           config.FromEnv,     // env only
-		"jobs.max_workers":      config.FromDotEnv,  // .env only
+		"jobs.concurrency":      config.FromDotEnv,  // .env only
 		"cache.ttl":             config.FromDotEnv,  // .env beats the file
 		"log.format":            config.FromFile,    // file only
 		"goroutine.max_workers": config.FromProfile, // differs between presets
@@ -448,7 +468,7 @@ func TestSourcesOfEveryLayer(t *testing.T) {
 			t.Errorf("%s: source %q, want %q (value %q)", k, c.Sources[k], src, c.Values[k])
 		}
 	}
-	if c.HTTP.Addr != "127.0.0.1:7001" || c.Log.Level.String() != "ERROR" || c.Jobs.MaxWorkers != 7 ||
+	if c.HTTP.Addr != "127.0.0.1:7001" || c.Log.Level.String() != "ERROR" || c.Jobs.Concurrency != 7 ||
 		c.Cache.TTL != 3*time.Minute || c.Log.Format != "json" || c.Profile != "web" {
 		t.Errorf("values not applied: %+v", c)
 	}
@@ -464,15 +484,15 @@ func TestDotEnvInWorkingDirectory(t *testing.T) {
 	if err != nil || c.Sources["http.addr"] != config.FromDefault {
 		t.Fatalf("no .env: %v %v", err, c.Sources["http.addr"])
 	}
-	if err := os.WriteFile(".env", []byte("HTTP_ADDR=127.0.0.1:7002\nJOBS_MAX_WORKERS=3\n"), 0o600); err != nil {
+	if err := os.WriteFile(".env", []byte("HTTP_ADDR=127.0.0.1:7002\nJOBS_CONCURRENCY=3\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, _, err = config.Load(nil, env(map[string]string{"JOBS_MAX_WORKERS": "4"}), config.API)
+	c, _, err = config.Load(nil, env(map[string]string{"JOBS_CONCURRENCY": "4"}), config.API)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTP.Addr != "127.0.0.1:7002" || c.Sources["http.addr"] != config.FromDotEnv || c.Jobs.MaxWorkers != 4 {
-		t.Errorf(".env not read or not under the environment: %s %s %d", c.HTTP.Addr, c.Sources["http.addr"], c.Jobs.MaxWorkers)
+	if c.HTTP.Addr != "127.0.0.1:7002" || c.Sources["http.addr"] != config.FromDotEnv || c.Jobs.Concurrency != 4 {
+		t.Errorf(".env not read or not under the environment: %s %s %d", c.HTTP.Addr, c.Sources["http.addr"], c.Jobs.Concurrency)
 	}
 }
 

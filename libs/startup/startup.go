@@ -72,6 +72,34 @@ func Telemetry(ctx context.Context, service string, cfg *config.Config, log *slo
 	})
 }
 
+// Base is what both apps open first, in this order: the ordered stop list, telemetry (the
+// database's query hook takes its providers when the database is opened) and the database,
+// whose ping is a readiness check of the admin listener.
+type Base struct {
+	Stack     *Stack
+	Telemetry *observe.Telemetry
+	DB        *bun.DB
+}
+
+// OpenBase opens the Base of service (brisk-api, brisk-worker); each part it stops is given
+// stopTimeout. On error it stops what it had opened. Otherwise the caller stops b.Stack when
+// it is done, after everything it pushed on it since (reverse order). Telemetry is not
+// started: start it once the app's checks and admin handlers are added.
+func OpenBase(ctx context.Context, service string, cfg *config.Config, log *slog.Logger, getenv func(string) string, stopTimeout time.Duration) (*Base, error) {
+	b := &Base{Stack: NewStack(log, stopTimeout)}
+	var err error
+	if b.Telemetry, err = Telemetry(ctx, service, cfg, log, getenv); err != nil {
+		return nil, err
+	}
+	b.Stack.Push("telemetry", b.Telemetry.Shutdown)
+	if b.DB, err = OpenDatabase(ctx, cfg, log); err != nil {
+		return nil, errors.Join(err, b.Stack.Stop(ctx))
+	}
+	b.Stack.Push("database", Closer(b.DB))
+	b.Telemetry.AddCheck(observe.Check{Name: "database", Probe: b.DB.PingContext})
+	return b, nil
+}
+
 // OpenDatabase opens the configured database, migrating it first when DATABASE_AUTO_MIGRATE
 // says so (by default on the embedded SQLite only).
 func OpenDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) (*bun.DB, error) {
@@ -104,7 +132,7 @@ type Work struct {
 func OpenQueue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, work *Work) (*jobs.Queue, error) {
 	qc := jobs.Config{
 		DB: db, URL: cfg.Database.Target.DSN, Logger: log,
-		MaxWorkers: cfg.Jobs.MaxWorkers, JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter,
+		Concurrency: cfg.Jobs.Concurrency, JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter,
 	}
 	if work != nil {
 		qc.Workers, qc.PeriodicJobs, qc.Pool = work.Workers, work.Periodic, work.Pool

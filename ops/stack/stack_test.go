@@ -373,7 +373,13 @@ func TestDockerfiles(t *testing.T) {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
-			checkDockerfile(t, b.Context, filepath.Join(b.Context, b.Dockerfile), modules, p.Services[name])
+			if b.Target == "" {
+				t.Fatalf("%s names no build target: the Dockerfile builds both apps' images", name)
+			}
+			if want := string(appServices[name]); b.Target != want {
+				t.Fatalf("%s builds target %q, want %q (the app it runs)", name, b.Target, want)
+			}
+			checkDockerfile(t, b.Context, filepath.Join(b.Context, b.Dockerfile), b.Target, modules, p.Services[name])
 		})
 	}
 }
@@ -396,7 +402,9 @@ func workspaceModules(t *testing.T, r string) []string {
 	return dirs
 }
 
-func checkDockerfile(t *testing.T, ctxDir, file string, modules []string, svc types.ServiceConfig) {
+// parseDockerfile parses a Dockerfile into its stages with BuildKit's own parser.
+func parseDockerfile(t *testing.T, file string) []instructions.Stage {
+	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatalf("Dockerfile: %v", err)
@@ -410,19 +418,48 @@ func checkDockerfile(t *testing.T, ctxDir, file string, modules []string, svc ty
 	if err != nil {
 		t.Fatalf("%s: %v", file, err)
 	}
+	return stages
+}
+
+// stageChain returns the stages an image built with --target is made of, base first: the
+// target, the stage it is FROM, and so on up to an external image.
+func stageChain(t *testing.T, stages []instructions.Stage, target string) []instructions.Stage {
+	t.Helper()
+	byName := map[string]instructions.Stage{}
+	for _, st := range stages {
+		byName[strings.ToLower(st.Name)] = st
+	}
+	var chain []instructions.Stage
+	for name := strings.ToLower(target); ; {
+		st, ok := byName[name]
+		if !ok {
+			break
+		}
+		if len(chain) > len(stages) {
+			t.Fatalf("stage %s is FROM itself", name)
+		}
+		chain = append([]instructions.Stage{st}, chain...)
+		name = strings.ToLower(st.BaseName)
+	}
+	if len(chain) == 0 {
+		t.Fatalf("no stage is named %q", target)
+	}
+	return chain
+}
+
+func checkDockerfile(t *testing.T, ctxDir, file, target string, modules []string, svc types.ServiceConfig) {
+	stages := parseDockerfile(t, file)
 	if len(stages) < 2 {
 		t.Fatalf("%s has %d stage(s); want a build stage and a small runtime stage", file, len(stages))
 	}
 	ignore := dockerignore(t, file)
 
+	// Every stage: COPY sources exist and are not ignored, --from names an earlier stage, the
+	// build stage copies every module and turns cgo off.
 	stageNames := map[string]bool{}
 	var copiedModules []string
 	var cgoOff bool
-	var binaries []string // paths the final stage copies from earlier stages
-	for i, st := range stages {
-		final := i == len(stages)-1
-		var user string
-		var entrypoint []string
+	for _, st := range stages {
 		for _, c := range st.Commands {
 			switch c := c.(type) {
 			case *instructions.EnvCommand:
@@ -431,17 +468,10 @@ func checkDockerfile(t *testing.T, ctxDir, file string, modules []string, svc ty
 						cgoOff = true
 					}
 				}
-			case *instructions.UserCommand:
-				user = c.User
-			case *instructions.EntrypointCommand:
-				entrypoint = c.CmdLine
 			case *instructions.CopyCommand:
 				if c.From != "" {
 					if !stageNames[c.From] {
 						t.Errorf("COPY --from=%s names no earlier stage", c.From)
-					}
-					if final {
-						binaries = append(binaries, c.DestPath)
 					}
 					continue
 				}
@@ -456,15 +486,32 @@ func checkDockerfile(t *testing.T, ctxDir, file string, modules []string, svc ty
 		if st.Name != "" {
 			stageNames[st.Name] = true
 		}
-		if final {
-			u, _, _ := strings.Cut(user, ":")
-			if u == "" || u == "root" || u == "0" {
-				t.Errorf("the runtime stage runs as %q; want an unprivileged user", user)
-			}
-			if len(entrypoint) == 0 || !slices.Contains(binaries, entrypoint[0]) {
-				t.Errorf("ENTRYPOINT %v is not the binary copied from the build stage (%v)", entrypoint, binaries)
+	}
+	// The image itself (the target and the stages it is FROM): an unprivileged user and an
+	// ENTRYPOINT that is the app's binary, copied from the build stage.
+	var user string
+	var entrypoint, binaries []string
+	for _, st := range stageChain(t, stages, target) {
+		for _, c := range st.Commands {
+			switch c := c.(type) {
+			case *instructions.UserCommand:
+				user = c.User
+			case *instructions.EntrypointCommand:
+				entrypoint = c.CmdLine
+			case *instructions.CopyCommand:
+				if c.From != "" {
+					binaries = append(binaries, c.DestPath)
+				}
 			}
 		}
+	}
+	if u, _, _ := strings.Cut(user, ":"); u == "" || u == "root" || u == "0" {
+		t.Errorf("the %s image runs as %q; want an unprivileged user", target, user)
+	}
+	if len(entrypoint) == 0 || !slices.Contains(binaries, entrypoint[0]) {
+		t.Errorf("the %s image's ENTRYPOINT %v is not the binary copied from the build stage (%v)", target, entrypoint, binaries)
+	} else if path.Base(entrypoint[0]) != target {
+		t.Errorf("the %s image runs %s", target, entrypoint[0])
 	}
 	if !cgoOff {
 		t.Error("the build stage does not set CGO_ENABLED=0: the binary would not be static")
@@ -573,23 +620,21 @@ func TestBuildStageFilesMakeABuildableApp(t *testing.T) {
 	r := root(t)
 	for _, app := range []string{"api", "worker"} {
 		t.Run(app, func(t *testing.T) {
-			dockerfile := filepath.Join(r, "apps", app, "Dockerfile")
-			f, err := os.Open(dockerfile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := parser.Parse(f)
-			f.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			stages, _, err := instructions.Parse(res.AST, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			dockerfile := filepath.Join(r, "Dockerfile")
+			stages := parseDockerfile(t, dockerfile)
 			ignore := dockerignore(t, dockerfile)
 			dst := t.TempDir()
-			for _, c := range stages[0].Commands {
+			// The stage the app's image copies its binary from.
+			var from string
+			for _, st := range stageChain(t, stages, app) {
+				for _, c := range st.Commands {
+					if cp, ok := c.(*instructions.CopyCommand); ok && cp.From != "" {
+						from = cp.From
+					}
+				}
+			}
+			build := stageChain(t, stages, from)
+			for _, c := range build[len(build)-1].Commands {
 				cp, ok := c.(*instructions.CopyCommand)
 				if !ok || cp.From != "" {
 					continue

@@ -1,5 +1,5 @@
 // Command rename turns a fork of Brisk into a service of its own: it rewrites the Go module
-// path everywhere (go.work, every go.mod, imports, Dockerfiles, compose, CI, docs) and the
+// path everywhere (go.work, every go.mod, imports, the Dockerfile, compose, CI, docs) and the
 // service's name (compose project, images, telemetry service names brisk-api/brisk-worker).
 //
 //	go run ./tools/rename example.com/acme/shop     (or: task rename -- example.com/acme/shop)

@@ -35,8 +35,9 @@ type Config struct {
 	// Workers registers the job kinds this process works; nil makes an insert-only queue
 	// (Start does nothing).
 	Workers *river.Workers
-	// MaxWorkers is how many jobs run at once in the default queue (default 10).
-	MaxWorkers int
+	// Concurrency is how many jobs run at once in the default queue (default 10); River calls
+	// it the queue's MaxWorkers.
+	Concurrency int
 	// PeriodicJobs are enqueued on their schedule by whichever worker is the leader.
 	PeriodicJobs []*river.PeriodicJob
 	// Pool, when set, runs the work of every job as a task of this perfcore pool (in River
@@ -115,7 +116,7 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 	}
 	if cfg.Workers != nil {
 		rc.Workers = cfg.Workers
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmpOr(cfg.MaxWorkers, 10)}}
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmpOr(cfg.Concurrency, 10)}}
 		rc.PeriodicJobs = cfg.PeriodicJobs
 	}
 	var drv riverdriver.Driver[*sql.Tx]

@@ -1,16 +1,13 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,38 +18,25 @@ import (
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/datatest"
+	"github.com/brisk-go/brisk/libs/startup/starttest"
 )
 
-// logCapture is a JSON slog handler writing into memory, safe for concurrent requests.
-type logCapture struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logCapture) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+// logCapture collects a JSON slog log in memory, safe for concurrent requests.
+type logCapture struct{ starttest.Buffer }
 
 func (l *logCapture) logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// lines returns the records at level (e.g. "ERROR"), decoded.
+// lines returns the records at level (e.g. "ERROR"), decoded; every line must be JSON.
 func (l *logCapture) lines(t testing.TB, level string) []map[string]any {
 	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	records, other := l.Records()
+	if len(other) > 0 {
+		t.Fatalf("log lines that are not JSON: %q", other)
+	}
 	var out []map[string]any
-	for _, raw := range bytes.Split(l.buf.Bytes(), []byte("\n")) {
-		if len(bytes.TrimSpace(raw)) == 0 {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatalf("log line is not JSON: %v: %s", err, raw)
-		}
+	for _, m := range records {
 		if m["level"] == level {
 			out = append(out, m)
 		}
