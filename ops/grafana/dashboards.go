@@ -192,7 +192,23 @@ func cacheRow(j string) Row {
 		{Title: "Cache errors per second by driver", Unit: "short", Width: 8,
 			Description: "Failed driver calls (a Redis timeout or refused connection); the request falls back to the database.",
 			Queries:     []Query{{Expr: orZero(sum("brisk_cache_errors_total"), "("+orZero(hits, misses)+")"), Legend: "{{job}} {{driver}}"}}},
+		{Title: "Invalidation broadcast lag", Unit: "s", Width: 12,
+			Description: "Publish on one instance → applied to another's in-process level (CACHE_BROADCAST over Redis pub/sub or PostgreSQL LISTEN/NOTIFY), p50 and p99; measured with the two hosts' clocks. Empty with one instance or without a cross-process broadcast.",
+			Queries: []Query{
+				{Expr: fmt.Sprintf(`histogram_quantile(0.5, sum by (le, job, mode) (rate(brisk_cache_broadcast_lag_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{job}} {{mode}} p50"},
+				{Expr: fmt.Sprintf(`histogram_quantile(0.99, sum by (le, job, mode) (rate(brisk_cache_broadcast_lag_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{job}} {{mode}} p99"}}},
+		{Title: "In-process level dropped, invalidations lost", Unit: "short", Width: 12,
+			Description: "resets: an instance dropped its whole L1 because its broadcast connection was lost (or came back); errors: invalidations that could not be published. Either means other instances served from L2 or the database for a while, never stale data.",
+			Queries: []Query{
+				{Expr: orZero(fmt.Sprintf(`sum by (job, mode) (rate(brisk_cache_broadcast_resets_total{%s}[%s]))`, j, rate), broadcasting(j)), Legend: "{{job}} {{mode}} resets"},
+				{Expr: orZero(fmt.Sprintf(`sum by (job, mode) (rate(brisk_cache_broadcast_errors_total{%s}[%s]))`, j, rate), broadcasting(j)), Legend: "{{job}} {{mode}} publish errors"}}},
 	}}
+}
+
+// broadcasting is a zero-able base series for every instance that receives invalidations
+// from another (its lag histogram exists), by job and mode.
+func broadcasting(j string) string {
+	return fmt.Sprintf(`(sum by (job, mode) (rate(brisk_cache_broadcast_lag_seconds_count{%s}[%s])))`, j, rate)
 }
 
 func workerBoard() Board {
