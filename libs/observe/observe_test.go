@@ -165,6 +165,35 @@ func TestAdminListenerServesMetricsPerfHealthAndPprof(t *testing.T) {
 		t.Errorf("/debug/health: %d %+v", code, h)
 	}
 
+	// One series per method, route template and status: three GETs of /items/:id are one
+	// series counting 3; a method HTTP does not register is _OTHER, so clients cannot grow the
+	// set of series.
+	req, _ := http.NewRequest("BREW", api.URL+"/items/4", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	_, body = get(t, admin+"/metrics")
+	var counted, other bool
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "http_server_request_duration_seconds_count{") &&
+			strings.Contains(line, `http_route="/items/:id"`) && strings.Contains(line, `http_response_status_code="200"`) &&
+			strings.Contains(line, `http_request_method="GET"`) {
+			counted = strings.HasSuffix(line, " 3")
+		}
+		if strings.HasPrefix(line, "http_server_request_duration_seconds_count{") && strings.Contains(line, `http_request_method="_OTHER"`) {
+			other = true
+		}
+		if strings.Contains(line, "BREW") {
+			t.Errorf("a client's method became a label value: %s", line)
+		}
+	}
+	if !counted || !other {
+		t.Errorf("GET /items/:id 200 counted 3: %v; BREW recorded as _OTHER: %v\n%s", counted, other, body)
+	}
+
+
 	if code, body := get(t, admin+"/debug/pprof/"); code != http.StatusOK || !strings.Contains(string(body), "goroutine") {
 		t.Errorf("/debug/pprof/: %d", code)
 	}

@@ -18,21 +18,30 @@ func accessLog(log *slog.Logger, quiet []string) gin.HandlerFunc {
 		if slices.Contains(quiet, c.Request.URL.Path) {
 			return
 		}
+		// The request's context carries the trace for the log handler; its cancellation
+		// (the client went away) must not drop the line.
+		ctx := context.WithoutCancel(c.Request.Context())
+		if !log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
 		}
-		attrs := []any{
-			"method", c.Request.Method,
-			"route", route,
-			"status", c.Writer.Status(),
-			"bytes", max(c.Writer.Size(), 0),
-			"latency", sinceStart(c),
-			"request_id", c.GetString(requestIDKey),
+		// LogAttrs with typed attributes: no value is boxed into an interface.
+		attrs := [7]slog.Attr{
+			slog.String("method", c.Request.Method),
+			slog.String("route", route),
+			slog.Int("status", c.Writer.Status()),
+			slog.Int("bytes", max(c.Writer.Size(), 0)),
+			slog.Duration("latency", sinceStart(c)),
+			slog.String("request_id", c.GetString(requestIDKey)),
 		}
+		n := 6
 		if id := viewer(c); id != 0 {
-			attrs = append(attrs, "user_id", id)
+			attrs[n] = slog.Int64("user_id", id)
+			n++
 		}
-		log.InfoContext(context.WithoutCancel(c.Request.Context()), "request", attrs...)
+		log.LogAttrs(ctx, slog.LevelInfo, "request", attrs[:n]...)
 	}
 }
