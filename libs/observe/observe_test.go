@@ -193,7 +193,6 @@ func TestAdminListenerServesMetricsPerfHealthAndPprof(t *testing.T) {
 		t.Errorf("GET /items/:id 200 counted 3: %v; BREW recorded as _OTHER: %v\n%s", counted, other, body)
 	}
 
-
 	if code, body := get(t, admin+"/debug/pprof/"); code != http.StatusOK || !strings.Contains(string(body), "goroutine") {
 		t.Errorf("/debug/pprof/: %d", code)
 	}
