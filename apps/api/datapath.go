@@ -14,6 +14,7 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data/repository"
+	"github.com/brisk-go/brisk/libs/perfcore/mempool"
 	"github.com/brisk-go/brisk/libs/perfcore/optimizer"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"
 	"github.com/brisk-go/brisk/libs/perfcore/shed"
@@ -74,6 +75,26 @@ func cpuPool(ctx context.Context, cfg *config.Config, log *slog.Logger, stack *s
 		return nil, fmt.Errorf("cpu pool: %w", err)
 	}
 	stack.Push("cpu pool", p.Stop)
+	return p, nil
+}
+
+// jsonEncoders builds the pool of response-body encoders the MEMORY_* settings size, with its
+// cleanup loop (MEMORY_CLEANUP_INTERVAL) stopped after the HTTP server.
+func jsonEncoders(ctx context.Context, cfg *config.Config, stack *startup.Stack) (*mempool.JSONPool, error) {
+	p, err := mempool.NewJSONPool(mempool.JSONPoolConfig{
+		Name:            "api_json",
+		Size:            cfg.Memory.PoolSize,
+		Slab:            cfg.Memory.SlabSize,
+		CleanupInterval: cfg.Memory.CleanupInterval,
+		MeterProvider:   otel.GetMeterProvider(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("json encoders: %w", err)
+	}
+	if err := p.Start(ctx); err != nil {
+		return nil, fmt.Errorf("json encoders: %w", err)
+	}
+	stack.Push("json encoders", p.Stop)
 	return p, nil
 }
 

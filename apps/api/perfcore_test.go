@@ -34,6 +34,7 @@ func TestServeRunsThePoolAndStopsClean(t *testing.T) {
 			"DATABASE_PARALLEL_COUNT":   "true",
 			"GOROUTINE_MIN_WORKERS":     "2",
 			"GOROUTINE_MAX_WORKERS":     "4",
+			"MEMORY_POOL_SIZE":          "1",
 			"PROFILE_SAMPLING_INTERVAL": "20ms", // the optimizer's metrics appear at its first sample
 			"HTTP_ADDR":                 "127.0.0.1:0",
 			"ADMIN_ADDR":                "127.0.0.1:0",
@@ -75,6 +76,17 @@ func TestServeRunsThePoolAndStopsClean(t *testing.T) {
 	}
 	if !completed.MatchString(metrics) {
 		t.Errorf("the pool did not count the 3 listings; /metrics has:\n%s", grep(metrics, "perfcore_pool_tasks"))
+	}
+	// The three listings rendered through the response-body pool: the first made an encoder,
+	// the next two reused it, and it is kept idle (MEMORY_POOL_SIZE=1).
+	for _, want := range []string{
+		`(?m)^perfcore_mempool_gets_total\{[^}]*pool="api_json"[^}]*result="miss"[^}]*\} 1$`,
+		`(?m)^perfcore_mempool_gets_total\{[^}]*pool="api_json"[^}]*result="hit"[^}]*\} 2$`,
+		`(?m)^perfcore_mempool_idle\{[^}]*pool="api_json"[^}]*\} 1$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(metrics) {
+			t.Errorf("/metrics lacks %s; it has:\n%s", want, grep(metrics, "perfcore_mempool"))
+		}
 	}
 	for _, want := range []string{`perfcore_pool_workers{`, `perfcore_optimizer_level{`} {
 		if !strings.Contains(metrics, want) {

@@ -212,8 +212,12 @@ func TestTheDesignDocumentsBlockLoadsWithBareSeconds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", app, err)
 		}
+		// MEMORY_* size the API's response-body pool; the worker ignores them.
+		if app == config.API && (c.Memory.CleanupInterval != 5*time.Minute || c.Memory.PoolSize != 100 || c.Memory.SlabSize != 1024) {
+			t.Errorf("api: MEMORY_* misread: %+v", c.Memory)
+		}
 		if c.Pool.IdleTimeout != time.Minute || c.Context.DefaultTimeout != 30*time.Second ||
-			c.Context.MaxTimeout != 5*time.Minute || c.Memory.CleanupInterval != 5*time.Minute ||
+			c.Context.MaxTimeout != 5*time.Minute ||
 			c.Optimizer.SamplingInterval != 5*time.Second || c.Optimizer.OptimizationInterval != time.Minute ||
 			c.Pool.MinWorkers != 2 || c.Pool.MaxWorkers != 10 || c.Optimizer.MaxOptimizations != 10 {
 			t.Errorf("%s: the block was misread: %+v", app, c)
