@@ -38,7 +38,7 @@ func jobsCommand(withConfig configured, stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer db.Close()
-			q, err := queue(ctx, cfg, db, log, nil)
+			q, err := queue(ctx, cfg, db, log, nil, nil)
 			if err != nil {
 				return err
 			}

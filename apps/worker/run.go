@@ -95,7 +95,7 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 		return err
 	}
 	defer db.Close()
-	q, err := queue(ctx, cfg, db, log, nil)
+	q, err := queue(ctx, cfg, db, log, nil, nil)
 	if err != nil {
 		return err
 	}

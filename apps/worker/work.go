@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -17,19 +18,19 @@ import (
 
 // queue opens the job queue; with a pool it also works every Conduit job kind (and the
 // periodic clean-up) as tasks of that pool, the same set the API runs in-process on the
-// embedded default.
-func queue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, workers *pool.Pool) (*jobs.Queue, error) {
+// embedded default. observe, when set, hears every job run (the worker's /debug/perf).
+func queue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, workers *pool.Pool, observe func(time.Duration, bool)) (*jobs.Queue, error) {
 	if workers == nil {
 		return startup.OpenQueue(ctx, cfg, db, log, nil)
 	}
-	kinds, periodic, err := conduitjobs.Work(conduitjobs.Deps{DB: db, Logger: log})
+	kinds, periodic, err := conduitjobs.Work(conduitjobs.Deps{DB: db, Logger: log, Pool: workers})
 	if err != nil {
 		return nil, err
 	}
 	if extraWorkers != nil {
 		extraWorkers(kinds, db)
 	}
-	return startup.OpenQueue(ctx, cfg, db, log, &startup.Work{Workers: kinds, Periodic: periodic, Pool: workers})
+	return startup.OpenQueue(ctx, cfg, db, log, &startup.Work{Workers: kinds, Periodic: periodic, Pool: workers, ObserveJob: observe})
 }
 
 // work runs the queues until ctx ends, then stops fetching and gives running jobs
@@ -57,7 +58,7 @@ func work(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func
 	if err != nil {
 		return err
 	}
-	q, err := queue(ctx, cfg, db, log, workers)
+	q, err := queue(ctx, cfg, db, log, workers, tel.ObserveOp)
 	if err != nil {
 		return err
 	}
