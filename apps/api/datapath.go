@@ -57,6 +57,10 @@ func userFinder(cfg *config.Config, db *bun.DB, opt *optimizer.Optimizer, log *s
 // CPU_POOL_WORKERS of it at once, logins before registrations, and a full queue refused at
 // once (503 + Retry-After) rather than left to wait into the request's deadline.
 func cpuPool(ctx context.Context, cfg *config.Config, log *slog.Logger, stack *startup.Stack) (*pool.Pool, error) {
+	if cfg.CPU.Inline {
+		log.Warn("CPU_POOL_WORKERS=off: password hashing runs on each request's goroutine, unbounded")
+		return nil, nil
+	}
 	p, err := pool.New(pool.Config{
 		Name:          "cpu",
 		MinWorkers:    1,

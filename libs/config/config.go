@@ -119,7 +119,8 @@ type Config struct {
 	}
 	// CPU is the bounded pool that runs CPU-heavy request work (password hashing).
 	CPU struct {
-		Workers   int // 0: GOMAXPROCS
+		Workers   int  // 0: GOMAXPROCS
+		Inline    bool // CPU_POOL_WORKERS=off: no pool, hashing runs on the request's goroutine
 		QueueSize int
 	}
 	Context struct {
@@ -659,10 +660,17 @@ func settings() []Setting {
 			"How far back the shedder remembers throughput and latency.",
 			func(presets.Settings) time.Duration { return 5 * time.Second },
 			func(c *Config) *time.Duration { return &c.Shed.Window }),
-		intSetting("cpu.workers", "CPU_POOL_WORKERS",
-			"Workers of the pool that runs CPU-heavy request work (password hashing); 0: one per CPU (GOMAXPROCS).", 0,
-			func(presets.Settings) int { return 0 },
-			func(c *Config) *int { return &c.CPU.Workers }),
+		{Key: "cpu.workers", Env: "CPU_POOL_WORKERS", Fallback: "0",
+			Meaning: "Workers of the pool that runs CPU-heavy request work (password hashing); 0: one per CPU (GOMAXPROCS); off: no pool, each request hashes on its own goroutine (unbounded; for comparison, docs/benchmarks.md).",
+			Allowed: "a whole number ≥ 0, or off",
+			set: func(c *Config, v string) (err error) {
+				if c.CPU.Inline = strings.TrimSpace(v) == "off"; c.CPU.Inline {
+					c.CPU.Workers = 0
+					return nil
+				}
+				c.CPU.Workers, err = parseInt(v, 0)
+				return err
+			}},
 		intSetting("cpu.queue_size", "CPU_POOL_QUEUE_SIZE",
 			"Tasks that may wait for the CPU pool per priority; when it is full a request gets 503 with Retry-After at once instead of queueing into its deadline.", 1,
 			func(presets.Settings) int { return 64 },

@@ -363,6 +363,8 @@ func TestEdgesOfEachRule(t *testing.T) {
 			return c.HTTP.MaxBodyBytes == 1024 && c.Memory.SlabSize == 1024
 		}},
 		{map[string]string{"HTTP_ADDR": "127.0.0.1:65535"}, func(c *config.Config) bool { return c.HTTP.Addr == "127.0.0.1:65535" }},
+		{map[string]string{"CPU_POOL_WORKERS": "off"}, func(c *config.Config) bool { return c.CPU.Inline && c.CPU.Workers == 0 }},
+		{map[string]string{"CPU_POOL_WORKERS": "3"}, func(c *config.Config) bool { return !c.CPU.Inline && c.CPU.Workers == 3 }},
 		{map[string]string{"JWT_SECRET": strings.Repeat("k", 32)}, func(c *config.Config) bool { return c.Auth.JWTSecret == strings.Repeat("k", 32) }},
 		{map[string]string{"GOROUTINE_IDLE_TIMEOUT": "1ns"}, func(c *config.Config) bool { return c.Pool.IdleTimeout == time.Nanosecond }},
 		{map[string]string{"DATABASE_PARALLEL_COUNT": "true", "CONTEXT_ENABLE_DEADLINE": "false"}, func(c *config.Config) bool {
@@ -399,6 +401,8 @@ func TestEdgesOfEachRule(t *testing.T) {
 		{map[string]string{"GOROUTINE_MIN_WORKERS": "0"}, "GOROUTINE_MIN_WORKERS"},
 		{map[string]string{"GOROUTINE_QUEUE_SIZE": "0"}, "GOROUTINE_QUEUE_SIZE"},
 		{map[string]string{"MEMORY_POOL_SIZE": "-1"}, "MEMORY_POOL_SIZE"},
+		{map[string]string{"CPU_POOL_WORKERS": "-1"}, "CPU_POOL_WORKERS"},
+		{map[string]string{"CPU_POOL_WORKERS": "inline"}, "CPU_POOL_WORKERS"},
 		{map[string]string{"HTTP_MAX_BODY_BYTES": "1023"}, "HTTP_MAX_BODY_BYTES"},
 		{map[string]string{"MEMORY_SLAB_SIZE": "1023"}, "MEMORY_SLAB_SIZE"},
 		{map[string]string{"HTTP_ADDR": "127.0.0.1:65536"}, "HTTP_ADDR"},
