@@ -62,9 +62,11 @@ func cpuPool(ctx context.Context, cfg *config.Config, log *slog.Logger, stack *s
 		return nil, nil
 	}
 	p, err := pool.New(pool.Config{
-		Name:          "cpu",
-		MinWorkers:    1,
-		MaxWorkers:    cmp.Or(cfg.CPU.Workers, runtime.GOMAXPROCS(0)),
+		Name:       "cpu",
+		MinWorkers: 1,
+		// One core stays free for every other request: with one worker per core a login flood
+		// still raised the listing's p99 22×, with one fewer about 4× (docs/benchmarks.md).
+		MaxWorkers:    cmp.Or(cfg.CPU.Workers, max(1, runtime.GOMAXPROCS(0)-1)),
 		QueueSize:     cfg.CPU.QueueSize,
 		IdleTimeout:   cfg.Pool.IdleTimeout,
 		WhenFull:      pool.FailFast,

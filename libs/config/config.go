@@ -661,7 +661,7 @@ func settings() []Setting {
 			func(presets.Settings) time.Duration { return 5 * time.Second },
 			func(c *Config) *time.Duration { return &c.Shed.Window }),
 		{Key: "cpu.workers", Env: "CPU_POOL_WORKERS", Fallback: "0",
-			Meaning: "Workers of the pool that runs CPU-heavy request work (password hashing); 0: one per CPU (GOMAXPROCS); off: no pool, each request hashes on its own goroutine (unbounded; for comparison, docs/benchmarks.md).",
+			Meaning: "Workers of the pool that runs CPU-heavy request work (password hashing); 0: one per CPU but one (GOMAXPROCS−1, at least 1), so a login flood leaves a core to the other requests; off: no pool, each request hashes on its own goroutine (unbounded; for comparison, docs/benchmarks.md).",
 			Allowed: "a whole number ≥ 0, or off",
 			set: func(c *Config, v string) (err error) {
 				if c.CPU.Inline = strings.TrimSpace(v) == "off"; c.CPU.Inline {
