@@ -14,6 +14,7 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/config"
 	"github.com/brisk-go/brisk/libs/data/repository"
+	"github.com/brisk-go/brisk/libs/perfcore/mempool"
 	"github.com/brisk-go/brisk/libs/perfcore/optimizer"
 	"github.com/brisk-go/brisk/libs/perfcore/pool"
 	"github.com/brisk-go/brisk/libs/perfcore/shed"
@@ -56,10 +57,16 @@ func userFinder(cfg *config.Config, db *bun.DB, opt *optimizer.Optimizer, log *s
 // CPU_POOL_WORKERS of it at once, logins before registrations, and a full queue refused at
 // once (503 + Retry-After) rather than left to wait into the request's deadline.
 func cpuPool(ctx context.Context, cfg *config.Config, log *slog.Logger, stack *startup.Stack) (*pool.Pool, error) {
+	if cfg.CPU.Inline {
+		log.Warn("CPU_POOL_WORKERS=off: password hashing runs on each request's goroutine, unbounded")
+		return nil, nil
+	}
 	p, err := pool.New(pool.Config{
-		Name:          "cpu",
-		MinWorkers:    1,
-		MaxWorkers:    cmp.Or(cfg.CPU.Workers, runtime.GOMAXPROCS(0)),
+		Name:       "cpu",
+		MinWorkers: 1,
+		// One core stays free for every other request: with one worker per core a login flood
+		// still raised the listing's p99 22×, with one fewer about 4× (docs/benchmarks.md).
+		MaxWorkers:    cmp.Or(cfg.CPU.Workers, max(1, runtime.GOMAXPROCS(0)-1)),
 		QueueSize:     cfg.CPU.QueueSize,
 		IdleTimeout:   cfg.Pool.IdleTimeout,
 		WhenFull:      pool.FailFast,
@@ -74,6 +81,26 @@ func cpuPool(ctx context.Context, cfg *config.Config, log *slog.Logger, stack *s
 		return nil, fmt.Errorf("cpu pool: %w", err)
 	}
 	stack.Push("cpu pool", p.Stop)
+	return p, nil
+}
+
+// jsonEncoders builds the pool of response-body encoders the MEMORY_* settings size, with its
+// cleanup loop (MEMORY_CLEANUP_INTERVAL) stopped after the HTTP server.
+func jsonEncoders(ctx context.Context, cfg *config.Config, stack *startup.Stack) (*mempool.JSONPool, error) {
+	p, err := mempool.NewJSONPool(mempool.JSONPoolConfig{
+		Name:            "api_json",
+		Size:            cfg.Memory.PoolSize,
+		Slab:            cfg.Memory.SlabSize,
+		CleanupInterval: cfg.Memory.CleanupInterval,
+		MeterProvider:   otel.GetMeterProvider(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("json encoders: %w", err)
+	}
+	if err := p.Start(ctx); err != nil {
+		return nil, fmt.Errorf("json encoders: %w", err)
+	}
+	stack.Push("json encoders", p.Stop)
 	return p, nil
 }
 

@@ -34,6 +34,7 @@ func TestServeRunsThePoolAndStopsClean(t *testing.T) {
 			"DATABASE_PARALLEL_COUNT":   "true",
 			"GOROUTINE_MIN_WORKERS":     "2",
 			"GOROUTINE_MAX_WORKERS":     "4",
+			"MEMORY_POOL_SIZE":          "1",
 			"PROFILE_SAMPLING_INTERVAL": "20ms", // the optimizer's metrics appear at its first sample
 			"HTTP_ADDR":                 "127.0.0.1:0",
 			"ADMIN_ADDR":                "127.0.0.1:0",
@@ -76,6 +77,17 @@ func TestServeRunsThePoolAndStopsClean(t *testing.T) {
 	if !completed.MatchString(metrics) {
 		t.Errorf("the pool did not count the 3 listings; /metrics has:\n%s", grep(metrics, "perfcore_pool_tasks"))
 	}
+	// The three listings rendered through the response-body pool: the first made an encoder,
+	// the next two reused it, and it is kept idle (MEMORY_POOL_SIZE=1).
+	for _, want := range []string{
+		`(?m)^perfcore_mempool_gets_total\{[^}]*pool="api_json"[^}]*result="miss"[^}]*\} 1$`,
+		`(?m)^perfcore_mempool_gets_total\{[^}]*pool="api_json"[^}]*result="hit"[^}]*\} 2$`,
+		`(?m)^perfcore_mempool_idle\{[^}]*pool="api_json"[^}]*\} 1$`,
+	} {
+		if !regexp.MustCompile(want).MatchString(metrics) {
+			t.Errorf("/metrics lacks %s; it has:\n%s", want, grep(metrics, "perfcore_mempool"))
+		}
+	}
 	for _, want := range []string{`perfcore_pool_workers{`, `perfcore_optimizer_level{`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -103,4 +115,64 @@ func grep(s, prefix string) string {
 		}
 	}
 	return strings.Join(out, "")
+}
+
+// CPU_POOL_WORKERS=off (the comparison point of the login-flood benchmark) starts no CPU pool:
+// registration and login still hash, on the request's goroutine, and /metrics has no pool="cpu".
+func TestCPUPoolOffHashesInline(t *testing.T) {
+	w, logs := logLines(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, nil, envOf(map[string]string{
+			"DATABASE_URL":          datatest.URL(t),
+			"DATABASE_AUTO_MIGRATE": "true",
+			"CPU_POOL_WORKERS":      "off",
+			"HTTP_ADDR":             "127.0.0.1:0",
+			"ADMIN_ADDR":            "127.0.0.1:0",
+			"LOG_FORMAT":            "json",
+			"JWT_SECRET":            strings.Repeat("s", 32),
+		}), w)
+	}()
+	admin := waitFor(t, logs, "admin listening")["addr"].(string)
+	addr := waitFor(t, logs, "listening")["addr"].(string)
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+	post := func(path, body string, want int) {
+		t.Helper()
+		resp, err := client.Post("http://"+addr+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	post("/api/users", `{"user":{"username":"inline","email":"inline@example.com","password":"password-1"}}`, http.StatusCreated)
+	post("/api/users/login", `{"user":{"email":"inline@example.com","password":"password-1"}}`, http.StatusOK)
+	post("/api/users/login", `{"user":{"email":"inline@example.com","password":"wrong-password"}}`, http.StatusUnauthorized)
+	resp, err := client.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(metrics), `pool="cpu"`) {
+		t.Errorf("CPU_POOL_WORKERS=off still started the CPU pool:\n%s", grep(string(metrics), "perfcore_pool_workers"))
+	}
+	if !strings.Contains(string(metrics), `pool="api"`) {
+		t.Errorf("/metrics lacks the api pool, so the absence of the cpu pool proves nothing:\n%s", grep(string(metrics), "perfcore_pool"))
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return")
+	}
 }

@@ -101,7 +101,12 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 	if err != nil {
 		return err
 	}
+	encoders, err := jsonEncoders(ctx, cfg, stack)
+	if err != nil {
+		return err
+	}
 	engine, err := httpapi.New(httpapi.Deps{
+		Encoders:           encoders,
 		Shedder:            shedder,
 		LoginThrottle:      logins,
 		Idempotency:        &httpapi.Idempotency{DB: db},

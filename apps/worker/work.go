@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -20,22 +21,24 @@ func queue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger
 
 // workingQueue opens the job queue that works every Conduit job kind (and the periodic
 // clean-up), the same set the API runs in-process on the embedded default, each job as a task
-// of the perfcore pool it starts on stack (with the optimizer, GOROUTINE_* and PROFILE_*).
+// of the perfcore pool it starts on stack (with the optimizer, GOROUTINE_* and PROFILE_*);
+// the notify-followers pipeline's stages run on that pool too. observe hears every job run
+// (the worker's /debug/perf).
 // The pool is pushed before the caller pushes the queue, so it drains after the queue has
 // stopped fetching and its running jobs have finished.
-func workingQueue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, stack *startup.Stack) (*jobs.Queue, error) {
-	kinds, periodic, err := conduitjobs.Work(conduitjobs.Deps{DB: db, Logger: log})
+func workingQueue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Logger, stack *startup.Stack, observe func(time.Duration, bool)) (*jobs.Queue, error) {
+	workers, _, err := startup.Perfcore(ctx, "worker", cfg, log, stack)
+	if err != nil {
+		return nil, err
+	}
+	kinds, periodic, err := conduitjobs.Work(conduitjobs.Deps{DB: db, Logger: log, Pool: workers})
 	if err != nil {
 		return nil, err
 	}
 	if extraWorkers != nil {
 		extraWorkers(kinds, db)
 	}
-	workers, _, err := startup.Perfcore(ctx, "worker", cfg, log, stack)
-	if err != nil {
-		return nil, err
-	}
-	return startup.OpenQueue(ctx, cfg, db, log, &startup.Work{Workers: kinds, Periodic: periodic, Pool: workers})
+	return startup.OpenQueue(ctx, cfg, db, log, &startup.Work{Workers: kinds, Periodic: periodic, Pool: workers, ObserveJob: observe})
 }
 
 // work runs the queues until ctx ends, then stops fetching and gives running jobs
@@ -50,7 +53,7 @@ func work(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv func
 	if err := base.Telemetry.Start(ctx); err != nil {
 		return err
 	}
-	q, err := workingQueue(ctx, cfg, db, log, stack)
+	q, err := workingQueue(ctx, cfg, db, log, stack, base.Telemetry.ObserveOp)
 	if err != nil {
 		return err
 	}

@@ -119,7 +119,8 @@ type Config struct {
 	}
 	// CPU is the bounded pool that runs CPU-heavy request work (password hashing).
 	CPU struct {
-		Workers   int // 0: GOMAXPROCS
+		Workers   int  // 0: GOMAXPROCS
+		Inline    bool // CPU_POOL_WORKERS=off: no pool, hashing runs on the request's goroutine
 		QueueSize int
 	}
 	Context struct {
@@ -221,7 +222,7 @@ var apiOnly = []string{
 	"http.addr", "http.shutdown_timeout", "http.max_body_bytes", "http.cors_allowed_origins",
 	"http.read_header_timeout", "http.read_timeout", "http.write_timeout", "http.idle_timeout",
 	"database.batch_finds", "database.parallel_count", "jobs.in_process", "jwt.secret", "jwt.ttl",
-	"cpu.workers", "cpu.queue_size", "shed.enabled", "shed.cpu_threshold", "shed.window",
+	"cpu.workers", "cpu.queue_size", "memory.pool_size", "memory.slab_size", "memory.cleanup_interval", "shed.enabled", "shed.cpu_threshold", "shed.window",
 	"jwt.secret_file", "jwt.previous_secrets",
 	"log.requests", "login.max_failures_per_account", "login.max_failures_per_address", "login.failure_window",
 }
@@ -659,10 +660,17 @@ func settings() []Setting {
 			"How far back the shedder remembers throughput and latency.",
 			func(presets.Settings) time.Duration { return 5 * time.Second },
 			func(c *Config) *time.Duration { return &c.Shed.Window }),
-		intSetting("cpu.workers", "CPU_POOL_WORKERS",
-			"Workers of the pool that runs CPU-heavy request work (password hashing); 0: one per CPU (GOMAXPROCS).", 0,
-			func(presets.Settings) int { return 0 },
-			func(c *Config) *int { return &c.CPU.Workers }),
+		{Key: "cpu.workers", Env: "CPU_POOL_WORKERS", Fallback: "0",
+			Meaning: "Workers of the pool that runs CPU-heavy request work (password hashing); 0: one per CPU but one (GOMAXPROCS−1, at least 1), so a login flood leaves a core to the other requests; off: no pool, each request hashes on its own goroutine (unbounded; for comparison, docs/benchmarks.md).",
+			Allowed: "a whole number ≥ 0, or off",
+			set: func(c *Config, v string) (err error) {
+				if c.CPU.Inline = strings.TrimSpace(v) == "off"; c.CPU.Inline {
+					c.CPU.Workers = 0
+					return nil
+				}
+				c.CPU.Workers, err = parseInt(v, 0)
+				return err
+			}},
 		intSetting("cpu.queue_size", "CPU_POOL_QUEUE_SIZE",
 			"Tasks that may wait for the CPU pool per priority; when it is full a request gets 503 with Retry-After at once instead of queueing into its deadline.", 1,
 			func(presets.Settings) int { return 64 },
@@ -692,15 +700,15 @@ func settings() []Setting {
 				return err
 			}},
 		intSetting("memory.pool_size", "MEMORY_POOL_SIZE",
-			"Idle objects each memory pool keeps for reuse.", 0,
+			"Most idle JSON encoders the API's response-body pool keeps for reuse (perfcore.mempool.*); 0 keeps none.", 0,
 			func(p presets.Settings) int { return p.MemoryPoolSize },
 			func(c *Config) *int { return &c.Memory.PoolSize }),
 		intSetting("memory.slab_size", "MEMORY_SLAB_SIZE",
-			"Bytes in one slab of the slab allocator.", 1024,
+			"Bytes each pooled response buffer starts with: bodies up to it never regrow; a buffer grown beyond 8 slabs is not kept.", 1024,
 			func(p presets.Settings) int { return p.MemorySlabSize },
 			func(c *Config) *int { return &c.Memory.SlabSize }),
 		durSetting("memory.cleanup_interval", "MEMORY_CLEANUP_INTERVAL",
-			"How often idle pooled memory beyond MEMORY_POOL_SIZE is released.",
+			"How often pooled response buffers left idle for a whole interval are released to the garbage collector.",
 			func(p presets.Settings) time.Duration { return p.MemoryCleanupInterval },
 			func(c *Config) *time.Duration { return &c.Memory.CleanupInterval }),
 		durSetting("profile.sampling_interval", "PROFILE_SAMPLING_INTERVAL",

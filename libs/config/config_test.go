@@ -232,8 +232,12 @@ func TestTheDesignDocumentsBlockLoadsWithBareSeconds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", app, err)
 		}
+		// MEMORY_* size the API's response-body pool; the worker ignores them.
+		if app == config.API && (c.Memory.CleanupInterval != 5*time.Minute || c.Memory.PoolSize != 100 || c.Memory.SlabSize != 1024) {
+			t.Errorf("api: MEMORY_* misread: %+v", c.Memory)
+		}
 		if c.Pool.IdleTimeout != time.Minute || c.Context.DefaultTimeout != 30*time.Second ||
-			c.Context.MaxTimeout != 5*time.Minute || c.Memory.CleanupInterval != 5*time.Minute ||
+			c.Context.MaxTimeout != 5*time.Minute ||
 			c.Optimizer.SamplingInterval != 5*time.Second || c.Optimizer.OptimizationInterval != time.Minute ||
 			c.Pool.MinWorkers != 2 || c.Pool.MaxWorkers != 10 || c.Optimizer.MaxOptimizations != 10 {
 			t.Errorf("%s: the block was misread: %+v", app, c)
@@ -379,6 +383,8 @@ func TestEdgesOfEachRule(t *testing.T) {
 			return c.HTTP.MaxBodyBytes == 1024 && c.Memory.SlabSize == 1024
 		}},
 		{map[string]string{"HTTP_ADDR": "127.0.0.1:65535"}, func(c *config.Config) bool { return c.HTTP.Addr == "127.0.0.1:65535" }},
+		{map[string]string{"CPU_POOL_WORKERS": "off"}, func(c *config.Config) bool { return c.CPU.Inline && c.CPU.Workers == 0 }},
+		{map[string]string{"CPU_POOL_WORKERS": "3"}, func(c *config.Config) bool { return !c.CPU.Inline && c.CPU.Workers == 3 }},
 		{map[string]string{"JWT_SECRET": strings.Repeat("k", 32)}, func(c *config.Config) bool { return c.Auth.JWTSecret == strings.Repeat("k", 32) }},
 		{map[string]string{"GOROUTINE_IDLE_TIMEOUT": "1ns"}, func(c *config.Config) bool { return c.Pool.IdleTimeout == time.Nanosecond }},
 		{map[string]string{"DATABASE_PARALLEL_COUNT": "true", "CONTEXT_ENABLE_DEADLINE": "false"}, func(c *config.Config) bool {
@@ -415,6 +421,8 @@ func TestEdgesOfEachRule(t *testing.T) {
 		{map[string]string{"GOROUTINE_MIN_WORKERS": "0"}, "GOROUTINE_MIN_WORKERS"},
 		{map[string]string{"GOROUTINE_QUEUE_SIZE": "0"}, "GOROUTINE_QUEUE_SIZE"},
 		{map[string]string{"MEMORY_POOL_SIZE": "-1"}, "MEMORY_POOL_SIZE"},
+		{map[string]string{"CPU_POOL_WORKERS": "-1"}, "CPU_POOL_WORKERS"},
+		{map[string]string{"CPU_POOL_WORKERS": "inline"}, "CPU_POOL_WORKERS"},
 		{map[string]string{"HTTP_MAX_BODY_BYTES": "1023"}, "HTTP_MAX_BODY_BYTES"},
 		{map[string]string{"MEMORY_SLAB_SIZE": "1023"}, "MEMORY_SLAB_SIZE"},
 		{map[string]string{"HTTP_ADDR": "127.0.0.1:65536"}, "HTTP_ADDR"},

@@ -124,6 +124,8 @@ type Work struct {
 	Periodic []*river.PeriodicJob
 	// Pool, when set, runs every job's work as one of its tasks (see jobs.Config.Pool).
 	Pool *pool.Pool
+	// ObserveJob, when set, hears every job run (see jobs.Config.ObserveJob).
+	ObserveJob func(d time.Duration, failed bool)
 }
 
 // OpenQueue builds the job queue over db. With work nil it only inserts and manages jobs (the
@@ -135,7 +137,7 @@ func OpenQueue(ctx context.Context, cfg *config.Config, db *bun.DB, log *slog.Lo
 		Concurrency: cfg.Jobs.Concurrency, JobTimeout: cfg.Jobs.JobTimeout, RescueAfter: cfg.Jobs.RescueAfter,
 	}
 	if work != nil {
-		qc.Workers, qc.PeriodicJobs, qc.Pool = work.Workers, work.Periodic, work.Pool
+		qc.Workers, qc.PeriodicJobs, qc.Pool, qc.ObserveJob = work.Workers, work.Periodic, work.Pool, work.ObserveJob
 	}
 	return jobs.New(ctx, qc)
 }

@@ -260,7 +260,7 @@ func perfcoreBoard() Board {
 	}
 	return Board{
 		File: "perfcore.json", UID: "brisk-perfcore", Title: "Brisk perfcore", JobVariable: true,
-		Description: "The API's goroutine pool and the runtime optimizer that watches it, and the pipelines of the background jobs (perfcore.pool.*, perfcore.optimizer.*, perfcore.pipeline.*).",
+		Description: "The goroutine pools and the runtime optimizer that watches them, domain events, overload shedding, response buffers, and the pipelines of the background jobs (perfcore.pool.*, perfcore.optimizer.*, perfcore.events.*, perfcore.shed.*, perfcore.mempool.*, perfcore.pipeline.*).",
 		Rows: []Row{
 			{Title: "Optimizer", Panels: []Panel{
 				{Title: "Optimizer level", Unit: "short", Width: 8,
@@ -289,12 +289,25 @@ func perfcoreBoard() Board {
 					Description: "Time from submission to a worker starting the task, sampled 1 in 64 tasks.",
 					Queries:     []Query{{Expr: fmt.Sprintf(`histogram_quantile(0.95, sum by (le, job, pool) (rate(perfcore_pool_task_wait_seconds_bucket{%s}[%s])))`, j, rate), Legend: "{{job}} {{pool}}"}}},
 				{Title: "Pool tasks per second", Unit: "ops", Width: 6,
-					Description: "Completed tasks (in the API: async event listeners such as cache warming, and listing counts with DATABASE_PARALLEL_COUNT; in the worker: every job), tasks stolen from another worker's deque, failed (errors and panics) and rejected (queue full or stopped).",
+					Description: "Completed tasks (in the API: async event listeners such as cache warming, and listing counts with DATABASE_PARALLEL_COUNT; in the worker: every job and the notify_followers pipeline's stage calls), tasks stolen from another worker's deque, failed (errors and panics) and rejected (queue full or stopped).",
 					Queries: []Query{
 						{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_completed_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}} completed"},
 						{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_stolen_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}} stolen"},
 						{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_failed_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}} failed"},
 						{Expr: fmt.Sprintf(`sum by (job, pool) (rate(perfcore_pool_tasks_rejected_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{pool}} rejected"}}},
+			}},
+			{Title: "Domain events, shedding, response buffers", Panels: []Panel{
+				{Title: "Listener calls per second", Unit: "ops", Width: 8,
+					Description: "Calls of each domain event's listeners (perfcore.events): cache invalidation after commit, job inserts in the transaction, cache warming on the pool.",
+					Queries: []Query{{Expr: fmt.Sprintf(`sum by (job, event, listener) (rate(perfcore_events_listener_calls_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{event}} → {{listener}}"}}},
+				{Title: "Admitted and shed per second", Unit: "ops", Width: 8,
+					Description: "Requests the overload shedder admitted and refused with 503 (SHED_*); shed stays 0 until the CPU saturates.",
+					Queries: []Query{
+						{Expr: fmt.Sprintf(`sum by (job) (rate(perfcore_shed_admitted_total{%s}[%s]))`, j, rate), Legend: "{{job}} admitted"},
+						{Expr: fmt.Sprintf(`sum by (job) (rate(perfcore_shed_dropped_total{%s}[%s]))`, j, rate), Legend: "{{job}} shed"}}},
+				{Title: "Response buffers per second", Unit: "ops", Width: 8,
+					Description: "JSON encoders taken from the response-body pool (MEMORY_*): hit reuses an idle one, miss makes one; a steady miss rate means MEMORY_POOL_SIZE is below the concurrency.",
+					Queries: []Query{{Expr: fmt.Sprintf(`sum by (job, result) (rate(perfcore_mempool_gets_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{result}}"}}},
 			}},
 			{Title: "Pipelines", Panels: []Panel{
 				{Title: "Items per second by stage", Unit: "ops", Queries: []Query{

@@ -20,6 +20,7 @@ import (
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/jobs"
 	"github.com/brisk-go/brisk/libs/perfcore/pipeline"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 	"github.com/brisk-go/brisk/migrations"
 )
 
@@ -31,6 +32,9 @@ type Deps struct {
 	Now func() time.Time
 	// BatchSize is how many followers one notification insert covers (default 500).
 	BatchSize int
+	// Pool, when set, runs the notify_followers pipeline's stage calls as its tasks
+	// (pipeline.OnPool); nil runs them on the pipeline's own goroutines.
+	Pool *pool.Pool
 }
 
 func (d Deps) withDefaults() Deps {
@@ -202,6 +206,9 @@ func (w *NotifyFollowersWorker) Work(ctx context.Context, job *river.Job[NotifyF
 		return n, nil
 	}, pipeline.Workers(writers))
 	p := pipeline.Then(pipeline.From("notify_followers", build), write)
+	if w.deps.Pool != nil {
+		p = p.OnPool(w.deps.Pool)
+	}
 	var inserted int64
 	err = p.Run(ctx, iter.Seq[[]int64](pages), func(_ context.Context, n int64) error { inserted += n; return nil })
 	if err == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit/conduitjobs"
 	"github.com/brisk-go/brisk/libs/data/datatest"
 	"github.com/brisk-go/brisk/libs/data/jobs"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
 func TestMain(m *testing.M) {
@@ -89,15 +90,29 @@ func TestNotifyFollowersIsCompleteAndIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := article(t, db, "news", author)
-	run := func() {
+	run := func(p *pool.Pool) {
 		t.Helper()
-		wk := conduitjobs.NewNotifyFollowersWorker(conduitjobs.Deps{DB: db, Logger: quiet, BatchSize: 500})
+		wk := conduitjobs.NewNotifyFollowersWorker(conduitjobs.Deps{DB: db, Logger: quiet, BatchSize: 500, Pool: p})
 		if err := wk.Work(ctx, job(conduitjobs.NotifyFollowersArgs{ArticleID: a, AuthorID: author})); err != nil {
 			t.Fatal(err)
 		}
 	}
-	run()
-	run()
+	// The first run's stages are tasks of a pool (as in the worker), the second's run inline.
+	stages, err := pool.New(pool.Config{Name: "stages", MaxWorkers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stages.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	run(stages)
+	if err := stages.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := stages.Stats(); st.Completed == 0 {
+		t.Errorf("no stage call of notify_followers ran on the pool: %+v", st)
+	}
+	run(nil)
 	if n := count(t, db, "SELECT count(*) FROM notifications WHERE article_id = ?", a); n != followers {
 		t.Fatalf("%d notifications, want %d", n, followers)
 	}
@@ -106,7 +121,7 @@ func TestNotifyFollowersIsCompleteAndIdempotent(t *testing.T) {
 	}
 	// An article deleted before the job ran: nothing to do, no error.
 	exec(t, db, "DELETE FROM articles WHERE id = ?", a)
-	run()
+	run(nil)
 }
 
 func TestTagCountsRecomputeAndCleanup(t *testing.T) {

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,8 +30,21 @@ func TestQueueReportsJobMetrics(t *testing.T) {
 	w := river.NewWorkers()
 	river.AddWorker(w, &noteWorker{db: db})
 	river.AddWorker(w, failWorker{})
+	// ObserveJob hears both runs, the failed one as failed (the worker's /debug/perf).
+	var observed struct {
+		sync.Mutex
+		ok, failed int
+	}
 	q, err := jobs.New(ctx, jobs.Config{DB: db, URL: url, Logger: quiet, PollInterval: 50 * time.Millisecond,
-		Workers: w, MeterProvider: mp})
+		Workers: w, MeterProvider: mp, ObserveJob: func(d time.Duration, failed bool) {
+			observed.Lock()
+			defer observed.Unlock()
+			if failed {
+				observed.failed++
+			} else if d > 0 {
+				observed.ok++
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,6 +88,11 @@ func TestQueueReportsJobMetrics(t *testing.T) {
 	waitFor(t, "both jobs worked and counted", func() bool {
 		got = collect()
 		return worked(got, "note", "ok") == 1 && worked(got, "always_fails", "error") == 1
+	})
+	waitFor(t, "both jobs observed", func() bool {
+		observed.Lock()
+		defer observed.Unlock()
+		return observed.ok == 1 && observed.failed == 1
 	})
 
 	h, ok := got["river.work_duration_histogram"].(metricdata.Histogram[float64])

@@ -43,6 +43,9 @@ type Config struct {
 	// Pool, when set, runs the work of every job as a task of this perfcore pool (in River
 	// priority order, bounded by the pool's size); it must outlive the queue.
 	Pool *pool.Pool
+	// ObserveJob, when set, is told every job run's duration and whether it failed (the
+	// worker feeds its /debug/perf with it); it must be fast and safe for concurrent use.
+	ObserveJob func(d time.Duration, failed bool)
 	// JobTimeout bounds one job run (default 1 minute; a worker may set its own).
 	JobTimeout time.Duration
 	// RescueAfter is how long a job may stay running before it is considered lost (its worker
@@ -100,6 +103,9 @@ func New(ctx context.Context, cfg Config) (*Queue, error) {
 		cfg.TracerProvider = otel.GetTracerProvider()
 	}
 	rc.Plugins = []rivertype.Plugin{otelPlugin(cfg.MeterProvider, cfg.TracerProvider)}
+	if cfg.ObserveJob != nil { // outside the pool: a job's time includes its wait for a worker
+		rc.Middleware = append(rc.Middleware, &observeJobs{observe: cfg.ObserveJob, now: time.Now})
+	}
 	if cfg.Pool != nil {
 		rc.Middleware = append(rc.Middleware, &runOnPool{p: cfg.Pool})
 	}

@@ -36,7 +36,8 @@ func (s Strategy) String() string {
 	}
 }
 
-// DefaultSlabSize is the number of values per slab (MEMORY_SLAB_SIZE).
+// DefaultSlabSize is the number of values per slab (a count, unlike
+// MEMORY_SLAB_SIZE, which sizes JSONPool buffers in bytes).
 const DefaultSlabSize = 256
 
 // Allocator hands out *T for many small values of one type, for example

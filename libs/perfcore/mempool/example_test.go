@@ -2,6 +2,7 @@ package mempool_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 
@@ -180,4 +181,25 @@ func ExampleAllocator_Release() {
 	a.Release() // drop the slabs for the GC; the allocator stays usable
 	fmt.Println(a.New()[0])
 	// Output: 0
+}
+
+func ExampleJSONPool() {
+	p, _ := mempool.NewJSONPool(mempool.JSONPoolConfig{Name: "api", Size: 100, Slab: 1024})
+	defer func() { _ = p.Stop(context.Background()) }()
+	e := p.Get()
+	_ = e.Encode(map[string]int{"articlesCount": 0})
+	fmt.Println(e.Len(), string(e.Bytes()))
+	e.Release() // kept: fewer than Size encoders are idle
+	fmt.Println(p.Stats().Idle)
+	// Output:
+	// 19 {"articlesCount":0}
+	// 1
+}
+
+func ExampleJSONPool_Sweep() {
+	p, _ := mempool.NewJSONPool(mempool.JSONPoolConfig{Size: 100, Slab: 1024})
+	p.Get().Release()
+	p.Sweep()              // starts the first interval
+	fmt.Println(p.Sweep()) // nothing took the encoder for a whole interval
+	// Output: 1
 }

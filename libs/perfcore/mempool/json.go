@@ -13,8 +13,9 @@ import (
 // It saves what json.Marshal cannot: the exact-size copy of every result,
 // and the json.Encoder allocation of json.NewEncoder(w).Encode.
 type Encoder struct {
-	buf bytes.Buffer
-	enc *json.Encoder
+	buf   bytes.Buffer
+	enc   *json.Encoder
+	owner *JSONPool // nil: the process-wide sync.Pool
 }
 
 // maxPooledEncoder: encoders whose buffer grew beyond this are dropped, so
@@ -60,8 +61,12 @@ func (e *Encoder) WriteTo(w io.Writer) (int64, error) {
 // Reset empties the buffer, keeping its capacity.
 func (e *Encoder) Reset() { e.buf.Reset() }
 
-// Release returns e to the pool; e must not be used afterwards.
+// Release returns e to the pool it came from; e must not be used afterwards.
 func (e *Encoder) Release() {
+	if e.owner != nil {
+		e.owner.put(e)
+		return
+	}
 	if e.buf.Cap() > maxPooledEncoder {
 		return
 	}

@@ -4,6 +4,12 @@
 // stages (back-pressure), context cancellation, and first-error-wins.
 // Every goroutine a Run starts has exited when Run returns.
 //
+// OnPool runs the stage function calls as tasks of a perfcore pool (the
+// worker's notify_followers pipeline does), so they show in its metrics and
+// are bounded by its size; a call no worker starts within PoolGrace runs on
+// the stage goroutine, so a Run from inside a task of the same pool never
+// deadlocks.
+//
 // Stages are typed with generics and composed with From and Then, so a
 // pipeline is checked by the compiler and moves values without boxing.
 //

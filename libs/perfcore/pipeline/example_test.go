@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/brisk-go/brisk/libs/perfcore/pipeline"
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
 func ExampleThen() {
@@ -59,4 +60,15 @@ func ExampleNewStage() {
 	_, err := pipeline.From("numbers", s).Collect(context.Background(), []string{"1", "x"})
 	fmt.Println(s.Name(), err != nil)
 	// Output: parse true
+}
+
+func ExamplePipeline_OnPool() {
+	workers, _ := pool.New(pool.Config{Name: "stages", MaxWorkers: 2})
+	_ = workers.Start(context.Background())
+	defer func() { _ = workers.Stop(context.Background()) }()
+	square := pipeline.NewStage("square", func(_ context.Context, n int) (int, error) { return n * n, nil })
+	// Each call of square is a task of workers (counted in perfcore.pool.*).
+	out, err := pipeline.From("squares", square).OnPool(workers).Collect(context.Background(), []int{1, 2, 3})
+	fmt.Println(out, err)
+	// Output: [1 4 9] <nil>
 }

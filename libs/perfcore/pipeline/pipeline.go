@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/brisk-go/brisk/libs/perfcore/pool"
 )
 
 // sourceBuffer decouples the source goroutine from the first stage.
@@ -66,6 +68,7 @@ type Pipeline[In, Out any] struct {
 	name   string
 	stages []string
 	mp     metric.MeterProvider
+	pool   *pool.Pool
 	build  func(r *run, in <-chan In) <-chan Out
 	err    error
 	inst   *lazyMetrics
@@ -96,7 +99,7 @@ func From[In, Out any](name string, s Stage[In, Out]) Pipeline[In, Out] {
 // composition is a function.)
 func Then[In, Mid, Out any](p Pipeline[In, Mid], s Stage[Mid, Out]) Pipeline[In, Out] {
 	idx := len(p.stages)
-	q := Pipeline[In, Out]{name: p.name, mp: p.mp, stages: append(append([]string(nil), p.stages...), s.name), err: p.err, inst: &lazyMetrics{}}
+	q := Pipeline[In, Out]{name: p.name, mp: p.mp, pool: p.pool, stages: append(append([]string(nil), p.stages...), s.name), err: p.err, inst: &lazyMetrics{}}
 	if q.err == nil {
 		q.err = s.check()
 	}
@@ -143,7 +146,7 @@ func (p Pipeline[In, Out]) Run(ctx context.Context, src iter.Seq[In], sink func(
 		return fmt.Errorf("pipeline %q: metrics: %w", p.name, err)
 	}
 	rctx, cancel := context.WithCancelCause(ctx)
-	r := &run{ctx: rctx, cancel: cancel, metrics: m}
+	r := &run{ctx: rctx, cancel: cancel, metrics: m, pool: p.pool}
 	defer cancel(nil)
 	in := make(chan In, sourceBuffer)
 	r.wg.Add(1)
@@ -203,6 +206,7 @@ type run struct {
 	errOnce sync.Once
 	err     error
 	metrics *runMetrics
+	pool    *pool.Pool // nil: stage functions run on the stage goroutines
 }
 
 func (r *run) fail(err error) {
@@ -224,10 +228,10 @@ func (r *run) spawn(f func()) {
 func (s Stage[In, Out]) call(r *run, c *stageCounts, v In) (Out, error) {
 	c.in++
 	if c.in%16 != 1 {
-		return s.fn(r.ctx, v)
+		return s.invoke(r, v)
 	}
 	t0 := time.Now()
-	o, err := s.fn(r.ctx, v)
+	o, err := s.invoke(r, v)
 	c.durations = append(c.durations, time.Since(t0))
 	return o, err
 }

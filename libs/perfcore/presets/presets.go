@@ -34,10 +34,11 @@ type Settings struct {
 	// context has none.
 	ContextEnableDeadline bool
 
-	// MemoryPoolSize is how many idle objects each memory pool keeps for
-	// reuse; MemorySlabSize is the size in bytes of one slab of the slab
-	// allocator; MemoryCleanupInterval is how often idle memory beyond those
-	// bounds is released.
+	// MemoryPoolSize is how many idle encoders the API's response-body pool
+	// (mempool.JSONPool) keeps for reuse; MemorySlabSize is the capacity in
+	// bytes each encoder's buffer starts with (buffers beyond 8 slabs are
+	// not kept); MemoryCleanupInterval is how often encoders left idle for a
+	// whole interval are released.
 	MemoryPoolSize        int
 	MemorySlabSize        int
 	MemoryCleanupInterval time.Duration

@@ -22,15 +22,15 @@ type articlesEnvelope struct {
 	ArticlesCount int           `json:"articlesCount"`
 }
 
-func writeArticle(c *gin.Context, status int, a *conduit.ArticleView, err error) {
+func (h *handlers) writeArticle(c *gin.Context, status int, a *conduit.ArticleView, err error) {
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	c.JSON(status, articleEnvelope{Article: articleOf(a, true)})
+	h.json(c, status, articleEnvelope{Article: articleOf(a, true)})
 }
 
-func writeArticles(c *gin.Context, p articles.Page, err error) {
+func (h *handlers) writeArticles(c *gin.Context, p articles.Page, err error) {
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -39,7 +39,7 @@ func writeArticles(c *gin.Context, p articles.Page, err error) {
 	for i := range p.Articles {
 		out.Articles[i] = articleOf(&p.Articles[i], false)
 	}
-	c.JSON(http.StatusOK, out)
+	h.json(c, http.StatusOK, out)
 }
 
 // queryInt reads an optional integer query parameter. Values too large for an int are
@@ -86,7 +86,7 @@ func (h *handlers) listArticles(c *gin.Context) {
 		return
 	}
 	p, err := h.articles.List(c.Request.Context(), in)
-	writeArticles(c, p, err)
+	h.writeArticles(c, p, err)
 }
 
 func (h *handlers) feed(c *gin.Context) {
@@ -96,12 +96,12 @@ func (h *handlers) feed(c *gin.Context) {
 		return
 	}
 	p, err := h.articles.Feed(c.Request.Context(), in)
-	writeArticles(c, p, err)
+	h.writeArticles(c, p, err)
 }
 
 func (h *handlers) getArticle(c *gin.Context) {
 	a, err := h.articles.Get(c.Request.Context(), c.Param("slug"), viewer(c))
-	writeArticle(c, http.StatusOK, a, err)
+	h.writeArticle(c, http.StatusOK, a, err)
 }
 
 func (h *handlers) createArticle(c *gin.Context) {
@@ -118,7 +118,7 @@ func (h *handlers) createArticle(c *gin.Context) {
 		return
 	}
 	a, err := h.articles.Create(c.Request.Context(), viewer(c), articles.CreateInput(req.Article))
-	writeArticle(c, http.StatusCreated, a, err)
+	h.writeArticle(c, http.StatusCreated, a, err)
 }
 
 func (h *handlers) updateArticle(c *gin.Context) {
@@ -135,7 +135,7 @@ func (h *handlers) updateArticle(c *gin.Context) {
 		return
 	}
 	a, err := h.articles.Update(c.Request.Context(), viewer(c), c.Param("slug"), articles.UpdateInput(req.Article))
-	writeArticle(c, http.StatusOK, a, err)
+	h.writeArticle(c, http.StatusOK, a, err)
 }
 
 func (h *handlers) deleteArticle(c *gin.Context) {
@@ -148,12 +148,12 @@ func (h *handlers) deleteArticle(c *gin.Context) {
 
 func (h *handlers) favorite(c *gin.Context) {
 	a, err := h.articles.Favorite(c.Request.Context(), viewer(c), c.Param("slug"))
-	writeArticle(c, http.StatusOK, a, err)
+	h.writeArticle(c, http.StatusOK, a, err)
 }
 
 func (h *handlers) unfavorite(c *gin.Context) {
 	a, err := h.articles.Unfavorite(c.Request.Context(), viewer(c), c.Param("slug"))
-	writeArticle(c, http.StatusOK, a, err)
+	h.writeArticle(c, http.StatusOK, a, err)
 }
 
 func (h *handlers) tags(c *gin.Context) {
@@ -162,5 +162,5 @@ func (h *handlers) tags(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"tags": tags})
+	h.json(c, http.StatusOK, gin.H{"tags": tags})
 }

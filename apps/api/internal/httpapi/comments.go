@@ -37,7 +37,7 @@ func (h *handlers) listComments(c *gin.Context) {
 	for i := range page.Comments {
 		out.Comments[i] = commentOf(&page.Comments[i])
 	}
-	c.JSON(http.StatusOK, out)
+	h.json(c, http.StatusOK, out)
 }
 
 func (h *handlers) addComment(c *gin.Context) {
@@ -56,7 +56,7 @@ func (h *handlers) addComment(c *gin.Context) {
 		return
 	}
 	// The spec answers 200 here, not 201.
-	c.JSON(http.StatusOK, commentEnvelope{Comment: commentOf(v)})
+	h.json(c, http.StatusOK, commentEnvelope{Comment: commentOf(v)})
 }
 
 func (h *handlers) deleteComment(c *gin.Context) {

@@ -12,6 +12,7 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit/profiles"
 	"github.com/brisk-go/brisk/libs/conduit/services"
 	"github.com/brisk-go/brisk/libs/conduit/users"
+	"github.com/brisk-go/brisk/libs/perfcore/mempool"
 	"github.com/brisk-go/brisk/libs/perfcore/shed"
 )
 
@@ -44,6 +45,9 @@ type Deps struct {
 	Idempotency *Idempotency
 	// LoginThrottle limits failed logins (nil: unlimited).
 	LoginThrottle *LoginThrottle
+	// Encoders renders JSON bodies with pooled encoders (the MEMORY_* settings size the pool);
+	// nil: gin's c.JSON, which marshals into a fresh slice per response.
+	Encoders *mempool.JSONPool
 }
 
 // New builds the gin engine serving the Conduit API under /api.
@@ -66,6 +70,7 @@ func New(d Deps) (*gin.Engine, error) {
 		comments: svc.Comments,
 
 		loginThrottle: d.LoginThrottle,
+		encoders:      d.Encoders,
 	}
 
 	gin.SetMode(gin.ReleaseMode)
@@ -131,4 +136,5 @@ type handlers struct {
 	comments *comments.Service
 
 	loginThrottle *LoginThrottle
+	encoders      *mempool.JSONPool
 }

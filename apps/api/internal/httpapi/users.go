@@ -20,8 +20,8 @@ type userEnvelope struct {
 	User userJSON `json:"user"`
 }
 
-func writeAccount(c *gin.Context, status int, a users.Account) {
-	c.JSON(status, userEnvelope{User: userJSON(a)})
+func (h *handlers) writeAccount(c *gin.Context, status int, a users.Account) {
+	h.json(c, status, userEnvelope{User: userJSON(a)})
 }
 
 func (h *handlers) register(c *gin.Context) {
@@ -41,7 +41,7 @@ func (h *handlers) register(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	writeAccount(c, http.StatusCreated, a)
+	h.writeAccount(c, http.StatusCreated, a)
 }
 
 func (h *handlers) login(c *gin.Context) {
@@ -65,7 +65,7 @@ func (h *handlers) login(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	writeAccount(c, http.StatusOK, a)
+	h.writeAccount(c, http.StatusOK, a)
 }
 
 func (h *handlers) currentUser(c *gin.Context) {
@@ -74,7 +74,7 @@ func (h *handlers) currentUser(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	writeAccount(c, http.StatusOK, a)
+	h.writeAccount(c, http.StatusOK, a)
 }
 
 func (h *handlers) updateUser(c *gin.Context) {
@@ -96,5 +96,5 @@ func (h *handlers) updateUser(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	writeAccount(c, http.StatusOK, a)
+	h.writeAccount(c, http.StatusOK, a)
 }
