@@ -126,6 +126,25 @@ func TestFaultsUnderLoadRedis(t *testing.T) {
 		slugs[w] = slugOf(r.body)
 	}
 
+	// One article per fault, cached on every instance before it and updated once while it
+	// lasts, never again: after the fault every instance must serve that update. (The load's
+	// own updates go on after each fault and would hide an invalidation the fault lost.)
+	sentinels := map[string]string{}
+	for _, name := range []string{"cut", "pause", "slow"} {
+		r := writer.call("POST", "/api/articles", token, map[string]any{"article": map[string]any{
+			"title": "sentinel " + name, "description": "d", "body": "before", "tagList": []string{},
+		}})
+		if r.status != http.StatusCreated {
+			t.Fatalf("create article: %d %s", r.status, r.body)
+		}
+		sentinels[name] = slugOf(r.body)
+		for _, a := range apis {
+			for range 2 {
+				a.call("GET", "/api/articles/"+sentinels[name], "", nil)
+			}
+		}
+	}
+
 	loadCtx, stopLoad := context.WithCancel(context.Background())
 	defer stopLoad()
 	var mu sync.Mutex
@@ -241,6 +260,9 @@ func TestFaultsUnderLoadRedis(t *testing.T) {
 		sampleReady()
 		if until != nil {
 			until()
+		}
+		if r := writer.call("PUT", "/api/articles/"+sentinels[name], token, map[string]any{"article": map[string]any{"body": "during " + name}}); r.status != http.StatusOK {
+			t.Errorf("update during the %s: %d %s", name, r.status, r.body)
 		}
 		for time.Since(s.start) < hold {
 			time.Sleep(100 * time.Millisecond)
@@ -360,6 +382,20 @@ func TestFaultsUnderLoadRedis(t *testing.T) {
 	}
 	if len(created) == 0 {
 		t.Error("no creation was acknowledged: the write load did not run")
+	}
+	for name, slug := range sentinels {
+		for i, a := range apis {
+			for round := range 2 {
+				r := a.call("GET", "/api/articles/"+slug, "", nil)
+				var got struct {
+					Article struct{ Body string } `json:"article"`
+				}
+				_ = json.Unmarshal(r.body, &got)
+				if r.status != http.StatusOK || got.Article.Body != "during "+name {
+					t.Errorf("instance %d, read %d of the article updated during the %s: %d body %q, want %q", i, round+1, name, r.status, got.Article.Body, "during "+name)
+				}
+			}
+		}
 	}
 
 	// The cache is used again: a new article read three times on each instance is a hit in
