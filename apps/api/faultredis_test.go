@@ -264,6 +264,18 @@ func TestFaultsUnderLoadRedis(t *testing.T) {
 		if r := writer.call("PUT", "/api/articles/"+sentinels[name], token, map[string]any{"article": map[string]any{"body": "during " + name}}); r.status != http.StatusOK {
 			t.Errorf("update during the %s: %d %s", name, r.status, r.body)
 		}
+		// A login waits on the throttle's Redis: it is admitted, and (unless Redis is merely
+		// slow) the throttle says it could not ask.
+		for i, a := range apis {
+			warned := a.countLogs("login throttle unavailable")
+			r := a.call("POST", "/api/users/login", "", map[string]any{"user": map[string]any{"email": "writer@example.com", "password": "password1"}})
+			if r.status != http.StatusOK {
+				t.Errorf("instance %d: login during the %s: %d %s", i, name, r.status, r.body)
+			}
+			if m != faultproxy.Slow && a.countLogs("login throttle unavailable") == warned {
+				t.Errorf("instance %d: a login during the %s logged no WARN \"login throttle unavailable\"", i, name)
+			}
+		}
 		for time.Since(s.start) < hold {
 			time.Sleep(100 * time.Millisecond)
 			sampleReady()
@@ -271,6 +283,7 @@ func TestFaultsUnderLoadRedis(t *testing.T) {
 		proxy.Set(faultproxy.Pass)
 		s.end = time.Now()
 		spans = append(spans, s)
+		t.Logf("%s lasted %v", name, s.end.Sub(s.start).Round(time.Millisecond))
 	}
 
 	time.Sleep(500 * time.Millisecond)
@@ -319,6 +332,15 @@ func TestFaultsUnderLoadRedis(t *testing.T) {
 		throttleWarned += a.countLogs("login throttle")
 	}
 	t.Logf("login throttle WARN lines: %d", throttleWarned)
+	if os.Getenv("DEBUG_FAULT") != "" {
+		for _, a := range apis {
+			for _, l := range a.logs.records() {
+				if msg, _ := l["msg"].(string); strings.Contains(msg, "login") || l["route"] == "/api/users/login" || l["component"] == "go-redis" {
+					t.Logf("%v", l)
+				}
+			}
+		}
+	}
 
 	// The reads' latency, by fault (logged for docs/operations.md, not asserted).
 	for _, s := range append([]span{{name: "none"}}, spans...) {
