@@ -342,6 +342,22 @@ func TestFaultsUnderLoadRedis(t *testing.T) {
 		throttleWarned += a.countLogs("login throttle")
 	}
 	t.Logf("login throttle WARN lines: %d", throttleWarned)
+	warnings := map[string]int{} // what an operator sees, for docs/operations.md
+	for _, a := range apis {
+		for _, l := range a.logs.records() {
+			if l["level"] == "WARN" || l["level"] == "ERROR" {
+				msg, _ := l["msg"].(string)
+				warnings[fmt.Sprintf("%s %.60s", l["level"], msg)]++
+			}
+		}
+	}
+	t.Logf("WARN and ERROR lines by message: %v", warnings)
+	for line, n := range warnings {
+		// Every ERROR line is a 5xx's, and there is none: the cache's failures are WARNs.
+		if strings.HasPrefix(line, "ERROR") {
+			t.Errorf("%d lines %q during Redis faults that failed no request", n, line)
+		}
+	}
 
 	// The reads' latency, by fault (logged for docs/operations.md, not asserted).
 	for _, s := range append([]span{{name: "none"}}, spans...) {
