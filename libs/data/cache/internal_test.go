@@ -2,7 +2,10 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -83,5 +86,56 @@ func TestMemoryTagSetsArePruned(t *testing.T) {
 		if _, ok, _ := m.get(ctx, fmt.Sprint("k", i)); ok {
 			t.Fatalf("k%d survived the flush of its tag", i)
 		}
+	}
+}
+
+// A Redis that accepts connections and never answers (paused): a call fails and trips the
+// cool-down — the bound's own context expiring counts as Redis's fault, the caller's context
+// being untouched — and the next call is refused at once. The client honours contexts'
+// deadlines, which go-redis ignores unless told (without them a pipeline took twice the
+// timeout with Redis paused, measured by apps/api's Redis fault test).
+func TestPausedRedisTripsTheCooldown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // open, never answered
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+	c, err := NewRedis(context.Background(), RedisOptions{URL: "redis://" + ln.Addr().String() + "/0", Timeout: 50 * time.Millisecond, NoTracing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	d := c.drv.(*redisDriver)
+	if !d.rdb.Options().ContextTimeoutEnabled {
+		t.Error("the cache's Redis client ignores contexts' deadlines")
+	}
+	if _, _, _, err := d.getTTL(context.Background(), "k"); err == nil {
+		t.Fatal("a paused Redis answered")
+	}
+	if d.downUntil.Load() == 0 {
+		t.Fatal("a paused Redis did not trip the cool-down")
+	}
+	if _, _, _, err := d.getTTL(context.Background(), "k"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("during the cool-down: %v, want ErrUnavailable", err)
 	}
 }

@@ -40,7 +40,8 @@ type redisDriver struct {
 	prefix    string
 	cooldown  time.Duration
 	now       func() time.Time
-	downUntil atomic.Int64 // unix nanoseconds; 0 when healthy
+	downUntil atomic.Int64  // unix nanoseconds; 0 when healthy
+	timeout   time.Duration // one call in all: see bound
 	tripped   func(error)
 
 	// Invalidations that could not reach Redis are replayed before the next call does, so a
@@ -90,7 +91,7 @@ func NewRedis(ctx context.Context, o RedisOptions) (*Cache, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	d := &redisDriver{rdb: o.Client, prefix: o.Prefix, cooldown: o.Cooldown, now: o.Now}
+	d := &redisDriver{rdb: o.Client, prefix: o.Prefix, cooldown: o.Cooldown, now: o.Now, timeout: o.Timeout}
 	if d.rdb == nil {
 		ro, err := redis.ParseURL(o.URL)
 		if err != nil {
@@ -104,6 +105,8 @@ func NewRedis(ctx context.Context, o RedisOptions) (*Cache, error) {
 		// One dial attempt: go-redis's default is 5, 100ms apart, which put a Redis outage's
 		// fallback at ~450ms instead of within Timeout.
 		ro.DialerRetries = 1
+		// Without it go-redis ignores contexts' deadlines, and bound could not cap a call.
+		ro.ContextTimeoutEnabled = true
 		d.rdb = redis.NewClient(ro)
 		d.own = true
 		if !o.NoTracing {
@@ -153,9 +156,11 @@ func (d *redisDriver) getTTL(ctx context.Context, key string) (any, time.Duratio
 	k := d.key(key)
 	var get *redis.StringCmd
 	var pttl *redis.DurationCmd
-	_, err := d.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		get = p.Get(ctx, k)
-		pttl = p.PTTL(ctx, k)
+	cctx, cancel := d.bound(ctx)
+	defer cancel()
+	_, err := d.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
+		get = p.Get(cctx, k)
+		pttl = p.PTTL(cctx, k)
 		return nil
 	})
 	if err := d.result(ctx, err); err != nil {
@@ -263,6 +268,8 @@ func (d *redisDriver) replay(ctx context.Context) error {
 	if whole {
 		err = d.wipe(ctx)
 	} else {
+		ctx, cancel := d.bound(ctx)
+		defer cancel()
 		if len(keys) > 0 {
 			full := make([]string, len(keys))
 			for i, k := range keys {
@@ -317,6 +324,14 @@ func (d *redisDriver) wipe(ctx context.Context) error {
 	return nil
 }
 
+// bound gives one Redis call the driver's timeout in all (a pooled or new connection, its
+// handshake, the command, any attempt go-redis makes on a fresh connection): with Redis paused a
+// pipeline took twice the 250 ms read timeout. result is still given the caller's context, so
+// that the timeout, Redis's fault, trips the cool-down.
+func (d *redisDriver) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d.timeout)
+}
+
 // result trips the cool-down on errors that are not Redis replies (network, timeout) unless
 // the caller's context ended, and clears it on success.
 func (d *redisDriver) result(ctx context.Context, err error) error {
@@ -339,7 +354,9 @@ func (d *redisDriver) get(ctx context.Context, key string) (any, bool, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, false, err
 	}
-	b, err := d.rdb.Get(ctx, d.key(key)).Bytes()
+	cctx, cancel := d.bound(ctx)
+	defer cancel()
+	b, err := d.rdb.Get(cctx, d.key(key)).Bytes()
 	if err := d.result(ctx, err); err != nil {
 		if errors.Is(err, redis.Nil) {
 			return nil, false, nil
@@ -357,7 +374,9 @@ func (d *redisDriver) getMany(ctx context.Context, keys []string) ([]any, []bool
 	for i, k := range keys {
 		full[i] = d.key(k)
 	}
-	res, err := d.rdb.MGet(ctx, full...).Result()
+	cctx, cancel := d.bound(ctx)
+	defer cancel()
+	res, err := d.rdb.MGet(cctx, full...).Result()
 	if err := d.result(ctx, err); err != nil {
 		return nil, nil, err
 	}
@@ -375,10 +394,13 @@ func (d *redisDriver) set(ctx context.Context, items []item, ttl time.Duration, 
 	if err := d.check(ctx); err != nil {
 		return err
 	}
+	cctx, cancel := d.bound(ctx)
+	defer cancel()
 	if len(items) == 1 && len(tags) == 0 {
-		return d.result(ctx, d.rdb.Set(ctx, d.key(items[0].key), items[0].val, ttl).Err())
+		return d.result(ctx, d.rdb.Set(cctx, d.key(items[0].key), items[0].val, ttl).Err())
 	}
-	_, err := d.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := d.rdb.TxPipelined(cctx, func(p redis.Pipeliner) error {
+		ctx := cctx
 		for _, it := range items {
 			p.Set(ctx, d.key(it.key), it.val, ttl)
 		}
@@ -407,7 +429,9 @@ func (d *redisDriver) delete(ctx context.Context, keys []string) error {
 		for i, k := range keys {
 			full[i] = d.key(k)
 		}
-		err = d.result(ctx, d.rdb.Del(ctx, full...).Err())
+		cctx, cancel := d.bound(ctx)
+		err = d.result(ctx, d.rdb.Del(cctx, full...).Err())
+		cancel()
 	}
 	if err != nil {
 		d.remember(keys, nil)
@@ -430,7 +454,9 @@ func (d *redisDriver) flushKeys(ctx context.Context, tags []string) ([]string, e
 			full[i] = d.tag(t)
 		}
 		var deleted []string
-		deleted, err = flushScript.Run(ctx, d.rdb, full).StringSlice()
+		cctx, cancel := d.bound(ctx)
+		deleted, err = flushScript.Run(cctx, d.rdb, full).StringSlice()
+		cancel()
 		err = d.result(ctx, err)
 		kp := d.key("")
 		for _, k := range deleted {
