@@ -391,6 +391,38 @@ func TestFaultsUnderLoadRedis(t *testing.T) {
 	for w := range writers {
 		accept[w] = append([]string{lastAcked[w]}, unacked[w]...)
 	}
+	// Recovery is asynchronous: the writer replays the deletes it lost on its next Redis call,
+	// then every instance is told to drop its in-process level (on the next publish or the
+	// next broadcast heartbeat). Wait, bounded, until every instance serves every acknowledged
+	// write, and report how long that took; the checks below then fail on anything still stale.
+	fresh := func(a *faultAPI) bool {
+		for w, slug := range slugs {
+			var got struct {
+				Article struct{ Body string } `json:"article"`
+			}
+			r := a.call("GET", "/api/articles/"+slug, "", nil)
+			if json.Unmarshal(r.body, &got) != nil || r.status != http.StatusOK || !slices.Contains(accept[w], got.Article.Body) {
+				return false
+			}
+		}
+		var got struct{ Tags []string }
+		if json.Unmarshal(a.call("GET", "/api/tags", "", nil).body, &got) != nil {
+			return false
+		}
+		for _, tag := range created {
+			if !slices.Contains(got.Tags, tag) {
+				return false
+			}
+		}
+		return true
+	}
+	settleStart := time.Now()
+	for deadline := settleStart.Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if !slices.ContainsFunc(apis, func(a *faultAPI) bool { return !fresh(a) }) {
+			break
+		}
+	}
+	t.Logf("every instance served every acknowledged write %s after the last fault ended", time.Since(settleStart).Round(time.Millisecond))
 	for i, a := range apis {
 		for round := range 2 {
 			for w, slug := range slugs {
