@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -200,47 +201,66 @@ func Run(ctx context.Context, r io.Reader, o Options) (Report, error) {
 	return rep, err
 }
 
-// write stores one batch in one transaction and reports how many were new.
+// write stores one batch in one transaction, in a few statements whatever its size: one
+// multi-row insert of the articles (RETURNING the ids of those that were new), one of the
+// batch's distinct tags and one query for their ids, one of the tag links, and the events'
+// jobs in one more (the listeners' batch insert). It reports how many were new.
 func write(ctx context.Context, o Options, batch []article) (imported, dups int, err error) {
 	now := o.Now().UTC()
+	// Within the batch, the first line with a slug wins, as it would line by line.
+	rows := make([]conduit.Article, 0, len(batch))
+	bySlug := make(map[string]*article, len(batch))
+	for i := range batch {
+		a := &batch[i]
+		if _, seen := bySlug[a.slug]; seen {
+			dups++
+			continue
+		}
+		bySlug[a.slug] = a
+		rows = append(rows, conduit.Article{
+			Slug: a.slug, Title: a.draft.Title, Description: a.draft.Description, Body: a.draft.Body,
+			AuthorID: a.author, CreatedAt: now, UpdatedAt: now,
+		})
+	}
+	inBatch := dups
 	err = conduit.InTx(ctx, o.DB, func(ctx context.Context, tx bun.Tx) error {
-		imported, dups = 0, 0
-		tagIDs := map[string]int64{}
-		var published []conduit.ArticlePublished
-		for _, a := range batch {
-			row := conduit.Article{
-				Slug: a.slug, Title: a.draft.Title, Description: a.draft.Description, Body: a.draft.Body,
-				AuthorID: a.author, CreatedAt: now, UpdatedAt: now,
-			}
-			res, err := tx.NewInsert().Model(&row).On("CONFLICT (slug) DO NOTHING").Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("insert article %q (line %d): %w", a.slug, a.line, err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				dups++
+		imported, dups = 0, inBatch
+		var created []struct {
+			ID   int64  `bun:"id"`
+			Slug string `bun:"slug"`
+		}
+		if err := tx.NewInsert().Model(&rows).On("CONFLICT (slug) DO NOTHING").Returning("id, slug").Scan(ctx, &created); err != nil {
+			return fmt.Errorf("insert %d articles (lines %d–%d): %w", len(rows), batch[0].line, batch[len(batch)-1].line, err)
+		}
+		ids := make(map[string]int64, len(created))
+		for _, c := range created {
+			ids[c.Slug] = c.ID
+		}
+		imported, dups = len(created), dups+len(rows)-len(created)
+		if imported == 0 {
+			return nil
+		}
+		tagIDs, err := upsertTags(ctx, tx, batch, ids)
+		if err != nil {
+			return err
+		}
+		// Events and links in line order.
+		published := make([]conduit.ArticlePublished, 0, imported)
+		var links []conduit.ArticleTag
+		for i := range batch {
+			a := &batch[i]
+			id, ok := ids[a.slug]
+			if !ok || bySlug[a.slug] != a {
 				continue
 			}
-			if row.ID == 0 {
-				if err := tx.NewSelect().Table("articles").Column("id").Where("slug = ?", a.slug).Scan(ctx, &row.ID); err != nil {
-					return fmt.Errorf("find article %q: %w", a.slug, err)
-				}
-			}
-			imported++
-			published = append(published, conduit.ArticlePublished{ArticleID: row.ID, AuthorID: a.author, Slug: a.slug, Tags: a.draft.Tags})
+			published = append(published, conduit.ArticlePublished{ArticleID: id, AuthorID: a.author, Slug: a.slug, Tags: a.draft.Tags})
 			for _, t := range a.draft.Tags {
-				id, ok := tagIDs[t]
-				if !ok {
-					if _, err := tx.NewInsert().Model(&conduit.Tag{Name: t}).On("CONFLICT (name) DO NOTHING").Exec(ctx); err != nil {
-						return fmt.Errorf("insert tag %q: %w", t, err)
-					}
-					if err := tx.NewSelect().Table("tags").Column("id").Where("name = ?", t).Scan(ctx, &id); err != nil {
-						return fmt.Errorf("find tag %q: %w", t, err)
-					}
-					tagIDs[t] = id
-				}
-				if _, err := tx.NewInsert().Model(&conduit.ArticleTag{ArticleID: row.ID, TagID: id}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
-					return fmt.Errorf("tag article %q: %w", a.slug, err)
-				}
+				links = append(links, conduit.ArticleTag{ArticleID: id, TagID: tagIDs[t]})
+			}
+		}
+		if len(links) > 0 {
+			if _, err := tx.NewInsert().Model(&links).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+				return fmt.Errorf("tag %d articles: %w", len(published), err)
 			}
 		}
 		return o.Events.ArticlePublished.DispatchBatch(ctx, published)
@@ -249,6 +269,42 @@ func write(ctx context.Context, o Options, batch []article) (imported, dups int,
 		return 0, 0, fmt.Errorf("import: write batch: %w", err)
 	}
 	return imported, dups, nil
+}
+
+// upsertTags makes sure every tag of the batch's new articles (those in ids) exists, and
+// returns the ids of all of them by name. The names are inserted in sorted order, as the API
+// does, so that concurrent writers take the tags' locks in one order and cannot deadlock.
+func upsertTags(ctx context.Context, tx bun.Tx, batch []article, ids map[string]int64) (map[string]int64, error) {
+	var names []string
+	for i := range batch {
+		if _, ok := ids[batch[i].slug]; ok {
+			names = append(names, batch[i].draft.Tags...)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	rows := make([]conduit.Tag, len(names))
+	for i, n := range names {
+		rows[i] = conduit.Tag{Name: n}
+	}
+	if _, err := tx.NewInsert().Model(&rows).On("CONFLICT (name) DO NOTHING").Returning("NULL").Exec(ctx); err != nil {
+		return nil, fmt.Errorf("insert %d tags: %w", len(rows), err)
+	}
+	var found []conduit.Tag
+	if err := tx.NewSelect().Model(&found).Column("id", "name").Where("name IN (?)", bun.List(names)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("find %d tags: %w", len(names), err)
+	}
+	tagIDs := make(map[string]int64, len(found))
+	for _, t := range found {
+		tagIDs[t.Name] = t.ID
+	}
+	if len(tagIDs) != len(names) {
+		return nil, fmt.Errorf("find %d tags: found %d", len(names), len(tagIDs))
+	}
+	return tagIDs, nil
 }
 
 type authorCache struct {
