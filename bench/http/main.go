@@ -9,6 +9,7 @@
 //	go run ./bench/http                       # PostgreSQL and the embedded SQLite default
 //	go run ./bench/http --base main           # the same, with main's API beside the working tree's
 //	go run ./bench/http --profile apps/api/default.pgo   # record a PGO profile under load
+//	go run ./bench/http --import 20000 --rounds 2       # bulk import beside COPY / multi-row INSERT
 //
 // The load generator is wrk when it is on PATH, else a Go one; every load is bounded in time
 // and (for the Go one) in requests.
@@ -70,6 +71,7 @@ type options struct {
 	apiEnv      []string
 	keep        bool
 	sessions    bool
+	importLines int
 }
 
 // variant is one more API process from the working tree's binary with extra environment,
@@ -130,6 +132,7 @@ func parseFlags(args []string) (options, error) {
 	fs.Var(variantsFlag{&o.variants}, "variant", "another API process with extra env: NAME:KEY=VALUE[,KEY=VALUE] (repeatable)")
 	fs.Var(listFlag{&o.apiEnv}, "api-env", "KEY=VALUE given to every API process (repeatable)")
 	fs.BoolVar(&o.sessions, "sessions", true, "on PostgreSQL, count the sessions each server opens during one more load of the first endpoint that reaches the database")
+	fs.IntVar(&o.importLines, "import", 0, "instead of the HTTP table: time `worker import` of this many generated articles beside a plain load of the same rows (docs section bench:import)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, logs, SQLite files)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("flags: %w", err)
