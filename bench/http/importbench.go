@@ -203,8 +203,8 @@ func runImport(ctx context.Context, o options, n int) error {
 	fmt.Fprintf(&b, "Measured %s on %s. Command (from the repository root):\n\n```\n%s\n```\n\n",
 		started.Format("2006-01-02 15:04 UTC"), machine(), commandLine())
 	fmt.Fprintf(&b, "%d generated NDJSON lines (%.1f MiB; %d authors, 3 of %d tags each). `worker import` is timed as a process, from start to exit: "+
-		"validation, slugs, tags, one ArticlePublished batch per 100 articles with its River jobs (a notification per article, a tag recount per batch) "+
-		"in the batch's transaction. The plain load writes the same tag, article and tag-link rows into the same emptied tables (same indexes) "+
+		"validation, slugs, tags, one ArticlePublished batch per 500 articles with its River jobs (a notification per article, a tag recount per batch) "+
+		"in the batch's transaction (on PostgreSQL with synchronous_commit off: the import is idempotent). The plain load writes the same tag, article and tag-link rows into the same emptied tables (same indexes) "+
 		"and nothing else: COPY through pgx on PostgreSQL, multi-row INSERTs in one transaction on SQLite. Rounds alternate the two; figures are medians.\n\n",
 		n, float64(st.Size())/(1<<20), importAuthors, importTags)
 	b.WriteString(md)
