@@ -47,6 +47,7 @@ type importRow struct {
 	dialect        string
 	round          int
 	brisk, plain   time.Duration
+	nopgo          time.Duration // the worker built with -pgo=off (--pgo-compare), else 0
 	briskOut       string
 	imported, rows int
 }
@@ -127,6 +128,17 @@ func runImport(ctx context.Context, o options, n int) error {
 	if _, err := buildApp(ctx, root, worker, "./apps/worker"); err != nil {
 		return err
 	}
+	nopgo := ""
+	if o.pgoCompare {
+		nopgo = filepath.Join(tmp, "worker-nopgo")
+		if _, err := buildApp(ctx, root, nopgo, "./apps/worker", "-pgo=off"); err != nil {
+			return err
+		}
+	}
+	profile := o.workerPGO
+	if profile != "" && !filepath.IsAbs(profile) {
+		profile = filepath.Join(root, profile)
+	}
 	lines := generateImport(n)
 	file := filepath.Join(tmp, "articles.ndjson")
 	if err := writeNDJSON(file, lines); err != nil {
@@ -166,19 +178,31 @@ func runImport(ctx context.Context, o options, n int) error {
 				db.close()
 				return err
 			}
-			cmd := exec.CommandContext(ctx, worker, "import", file)
-			cmd.Env = env
-			t0 := time.Now()
-			out, err := cmd.CombinedOutput()
-			r.brisk = time.Since(t0)
+			args := []string{"import", file}
+			if profile != "" {
+				args = []string{"import", "--cpuprofile", profile, file}
+				profile = ""
+			}
+			var out string
+			r.brisk, out, err = timeImport(ctx, worker, args, env)
 			if err != nil {
 				db.close()
-				return fmt.Errorf("%s: worker import: %w\n%s", dialect, err, out)
+				return fmt.Errorf("%s: %w", dialect, err)
 			}
-			r.briskOut = lastLine(string(out))
+			r.briskOut = out
 			if r.imported, r.rows, err = db.count(ctx); err != nil {
 				db.close()
 				return err
+			}
+			if nopgo != "" {
+				if err := db.empty(ctx); err != nil {
+					db.close()
+					return err
+				}
+				if r.nopgo, _, err = timeImport(ctx, nopgo, []string{"import", file}, env); err != nil {
+					db.close()
+					return fmt.Errorf("%s: %w", dialect, err)
+				}
 			}
 			if err := db.empty(ctx); err != nil {
 				db.close()
@@ -216,6 +240,7 @@ func importMarkdown(rows []importRow, n int) string {
 	var b strings.Builder
 	b.WriteString("| database | `worker import` | lines/s | plain load | rows/s | import ÷ plain | goal | met |\n|---|---|---|---|---|---|---|---|\n")
 	goals := map[string]float64{dialectPG: 20_000, dialectSQLite: 10_000}
+	var notes []string
 	var dialects []string
 	for _, r := range rows {
 		if !slices.Contains(dialects, r.dialect) {
@@ -232,6 +257,16 @@ func importMarkdown(rows []importRow, n int) string {
 			}
 		}
 		bt, pt := median(brisk), median(plain)
+		var np []time.Duration
+		for _, r := range rows {
+			if r.dialect == d && r.nopgo > 0 {
+				np = append(np, r.nopgo)
+			}
+		}
+		if len(np) > 0 {
+			notes = append(notes, fmt.Sprintf("\n%s: the worker built with -pgo=off took %s (median), the default build (apps/worker/default.pgo) %s: %+.1f %%.\n",
+				d, median(np).Round(time.Millisecond), bt.Round(time.Millisecond), 100*(median(np).Seconds()/bt.Seconds()-1)))
+		}
 		rate := float64(n) / bt.Seconds()
 		met := "**met**"
 		if rate < goals[d] {
@@ -243,7 +278,23 @@ func importMarkdown(rows []importRow, n int) string {
 		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %.0f | %.2f× the time | ≥ %.0f lines/s | %s |\n",
 			d, bt.Round(time.Millisecond), rate, pt.Round(time.Millisecond), float64(n)/pt.Seconds(), bt.Seconds()/pt.Seconds(), goals[d], met)
 	}
+	for _, n := range notes {
+		b.WriteString(n)
+	}
 	return b.String()
+}
+
+// timeImport runs the worker binary with args and returns its wall time and last line.
+func timeImport(ctx context.Context, bin string, args, env []string) (time.Duration, string, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	t0 := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(t0)
+	if err != nil {
+		return 0, "", fmt.Errorf("worker import: %w\n%s", err, out)
+	}
+	return d, lastLine(string(out)), nil
 }
 
 func lastLine(s string) string {

@@ -72,6 +72,7 @@ type options struct {
 	keep        bool
 	sessions    bool
 	importLines int
+	workerPGO   string
 }
 
 // variant is one more API process from the working tree's binary with extra environment,
@@ -133,6 +134,7 @@ func parseFlags(args []string) (options, error) {
 	fs.Var(listFlag{&o.apiEnv}, "api-env", "KEY=VALUE given to every API process (repeatable)")
 	fs.BoolVar(&o.sessions, "sessions", true, "on PostgreSQL, count the sessions each server opens during one more load of the first endpoint that reaches the database")
 	fs.IntVar(&o.importLines, "import", 0, "instead of the HTTP table: time `worker import` of this many generated articles beside a plain load of the same rows (docs section bench:import)")
+	fs.StringVar(&o.workerPGO, "worker-profile", "", "with --import: record a CPU profile of the first worker import into this file (for the worker's PGO)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, logs, SQLite files)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("flags: %w", err)
