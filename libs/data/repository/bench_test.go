@@ -219,3 +219,102 @@ func BenchmarkConcurrentFind(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWrite compares create, update (bio only) and delete of one row, one caller at a time,
+// through raw pgx and the repository: the rows of the original design document's database
+// table that the find benchmarks do not cover. Delete removes rows made in a batch beforehand,
+// outside the timer.
+func BenchmarkWrite(b *testing.B) {
+	url, ids := benchDB(b)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	db, err := data.Open(ctx, *openBench(b, url, 4))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	repo := repository.New[testUser]()
+	var seq atomic.Int64
+	seq.Store(benchRows)
+	next := func() testUser { return user(int(seq.Add(1))) }
+	rng := rand.New(rand.NewPCG(3, 4))
+	pick := func() int64 { return ids[rng.IntN(len(ids))] }
+	// made creates n rows outside the timer, for the deletes.
+	made := func(b *testing.B, n int) []int64 {
+		b.Helper()
+		rows := make([]testUser, n)
+		for i := range rows {
+			rows[i] = next()
+		}
+		if err := repo.CreateMany(ctx, db, rows); err != nil {
+			b.Fatal(err)
+		}
+		out := make([]int64, n)
+		for i, r := range rows {
+			out[i] = r.ID
+		}
+		return out
+	}
+
+	b.Run("create/pgx", func(b *testing.B) {
+		loop(b, func() {
+			u := next()
+			if err := pool.QueryRow(ctx, "INSERT INTO users (username, email, password_hash, bio, image, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+				u.Username, u.Email, u.PasswordHash, u.Bio, u.Image, u.CreatedAt, u.UpdatedAt).Scan(&u.ID); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("create/repository", func(b *testing.B) {
+		loop(b, func() {
+			u := next()
+			if err := repo.Create(ctx, db, &u); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("update/pgx", func(b *testing.B) {
+		loop(b, func() {
+			if _, err := pool.Exec(ctx, "UPDATE users SET bio = $1 WHERE id = $2", "bio", pick()); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("update/repository", func(b *testing.B) {
+		loop(b, func() {
+			u := testUser{ID: pick(), Bio: "bio"}
+			if err := repo.Update(ctx, db, &u, "bio"); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("delete/pgx", func(b *testing.B) {
+		b.StopTimer()
+		victims := made(b, b.N)
+		b.StartTimer()
+		cpu := cpuTime(b)
+		for _, id := range victims {
+			if _, err := pool.Exec(ctx, "DELETE FROM users WHERE id = $1", id); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
+	})
+	b.Run("delete/repository", func(b *testing.B) {
+		b.StopTimer()
+		victims := made(b, b.N)
+		b.StartTimer()
+		cpu := cpuTime(b)
+		for _, id := range victims {
+			if err := repo.Delete(ctx, db, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
+	})
+}
