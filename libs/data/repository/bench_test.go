@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/uptrace/bun"
 
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/datatest"
@@ -71,24 +72,32 @@ func scanPgxUser(row interface{ Scan(...any) error }, u *testUser) error {
 	return row.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Bio, &u.Image, &u.CreatedAt, &u.UpdatedAt)
 }
 
-// BenchmarkFindByID compares, one caller at a time, a find by primary key through raw pgx
-// (pgxpool QueryRow, prepared and cached by pgx), Bun's query builder, and the repository's
-// fast path; then the same for a batch of 100 ids.
-func BenchmarkFindByID(b *testing.B) {
+// benchPeers is benchDB's database reached both ways: a pgx pool (the plain way) and Brisk's
+// Bun database with 4 connections, and a request's context (cancellable, as every API
+// call's is). All are closed when b ends.
+func benchPeers(b *testing.B) (context.Context, *pgxpool.Pool, *bun.DB, []int64) {
+	b.Helper()
 	url, ids := benchDB(b)
-	// A request's context: cancellable, as every API call's is.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-	defer cancel()
+	b.Cleanup(cancel)
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer pool.Close()
+	b.Cleanup(pool.Close)
 	db, err := data.Open(ctx, *openBench(b, url, 4))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { _ = db.Close() })
+	return ctx, pool, db, ids
+}
+
+// BenchmarkFindByID compares, one caller at a time, a find by primary key through raw pgx
+// (pgxpool QueryRow, prepared and cached by pgx), Bun's query builder, and the repository's
+// fast path; then the same for a batch of 100 ids.
+func BenchmarkFindByID(b *testing.B) {
+	ctx, pool, db, ids := benchPeers(b)
 	repo := repository.New[testUser]()
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func() int64 { return ids[rng.IntN(len(ids))] }
@@ -225,19 +234,7 @@ func BenchmarkConcurrentFind(b *testing.B) {
 // table that the find benchmarks do not cover. Delete removes rows made in a batch beforehand,
 // outside the timer.
 func BenchmarkWrite(b *testing.B) {
-	url, ids := benchDB(b)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pool.Close()
-	db, err := data.Open(ctx, *openBench(b, url, 4))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	ctx, pool, db, ids := benchPeers(b)
 	repo := repository.New[testUser]()
 	var seq atomic.Int64
 	seq.Store(benchRows)
