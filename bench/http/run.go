@@ -62,6 +62,9 @@ func run(ctx context.Context, args []string) error {
 	if o.importLines > 0 {
 		return runImport(ctx, o, o.importLines)
 	}
+	if o.tables {
+		return runTables(ctx, o)
+	}
 	root, err := gitRoot(ctx)
 	if err != nil {
 		return err
