@@ -139,18 +139,26 @@ func runTables(ctx context.Context, o options) error {
 	c.Close(ctx)
 	redisURL := envOr("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 	started := time.Now().UTC()
-	var pkgs []string
-	byPkg := map[string][]string{}
+	// One go test per package and name depth: a pattern with more levels than a benchmark's
+	// name does not run it.
+	type group struct {
+		pkg   string
+		depth int
+	}
+	var groups []group
+	byGroup := map[group][]string{}
 	for _, r := range tableRows {
-		if _, ok := byPkg[r.pkg]; !ok {
-			pkgs = append(pkgs, r.pkg)
+		g := group{r.pkg, strings.Count(r.brisk, "/")}
+		if _, ok := byGroup[g]; !ok {
+			groups = append(groups, g)
 		}
-		byPkg[r.pkg] = append(byPkg[r.pkg], r.brisk, r.plain)
+		byGroup[g] = append(byGroup[g], r.brisk, r.plain)
 	}
 	results := map[string]benchResult{}
 	var cmds []string
-	for _, pkg := range pkgs {
-		args := []string{"test", "-run", "^$", "-bench", benchPattern(byPkg[pkg]), "-benchtime", o.benchtime, "-benchmem", "-count", "1", pkg}
+	for _, g := range groups {
+		pkg := g.pkg
+		args := []string{"test", "-run", "^$", "-bench", benchPattern(byGroup[g]), "-benchtime", o.benchtime, "-benchmem", "-count", "1", pkg}
 		cmds = append(cmds, "go "+strings.Join(quoteArgs(args), " "))
 		fmt.Println("go", strings.Join(quoteArgs(args), " "))
 		cmd := exec.CommandContext(ctx, "go", args...)
