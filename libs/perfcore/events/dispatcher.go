@@ -277,8 +277,11 @@ func (d *Dispatcher[T]) DispatchBatch(ctx context.Context, events []T) error {
 		if batch == nil {
 			batch = slices.Clone(events)
 		}
-		if pending != nil && pending.hold(func(ctx context.Context) error { return d.startAsyncBatch(ctx, l, batch) }) {
-			continue
+		if pending != nil {
+			held := batch // captured only here, so batch stays off the heap without async listeners
+			if pending.hold(func(ctx context.Context) error { return d.startAsyncBatch(ctx, l, held) }) {
+				continue
+			}
 		}
 		if err := d.startAsyncBatch(ctx, l, batch); err != nil {
 			errs = append(errs, err)
@@ -308,8 +311,13 @@ func (d *Dispatcher[T]) DispatchBatch(ctx context.Context, events []T) error {
 			case modeSync:
 				err = runSync(d, ctx, l, l.fn, e)
 			case modeAfterCommit:
-				if pending != nil && pending.hold(func(ctx context.Context) error { return runSync(d, ctx, l, l.fn, e) }) {
-					continue
+				if pending != nil {
+					// A copy for the held run, made only here: capturing e itself would move
+					// every event of the loop to the heap, held or not.
+					held := e
+					if pending.hold(func(ctx context.Context) error { return runSync(d, ctx, l, l.fn, held) }) {
+						continue
+					}
 				}
 				err = runSync(d, ctx, l, l.fn, e)
 			case modeQueued:

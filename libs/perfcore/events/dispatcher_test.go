@@ -691,3 +691,18 @@ type queuerFunc func(ctx context.Context, listener string, e article) error
 func (f queuerFunc) Enqueue(ctx context.Context, listener string, e article) error {
 	return f(ctx, listener, e)
 }
+
+// Dispatching a batch to sync listeners allocates nothing, inside a unit of work or not: the
+// closures that hold after-commit and async runs must not move the events to the heap.
+func TestDispatchBatchToSyncListenersDoesNotAllocate(t *testing.T) {
+	d, err := New[article](Config{}) // no meter: a test meter allocates per count
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustListen(t, d, "sync", func(context.Context, article) error { return nil })
+	events := make([]article, 100)
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() { _ = d.DispatchBatch(ctx, events) }); n != 0 {
+		t.Errorf("DispatchBatch of 100 events to a sync listener: %v allocations, want 0", n)
+	}
+}
