@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -58,23 +59,34 @@ func newCLI(getenv func(string) string, stdout io.Writer) *startup.CLI {
 		Args: startup.Subcommands(true),
 		RunE: runCmd,
 	}
+	var cpuProfile string
+	imp := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Bulk-import articles from FILE, one JSON object per line (ndjson)",
+		Long: "Bulk-import articles from FILE, one JSON object per line. Lines that are not valid are\n" +
+			"reported and skipped; importing the same file twice imports nothing twice.",
+		Example: "  worker import articles.ndjson\n" +
+			"  worker import --cpuprofile import.pprof articles.ndjson",
+		Args: startup.Args(cobra.ExactArgs(1)),
+		RunE: withConfig(func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			return importCmd(ctx, cfg, log, args[0], stdout)
+		}),
+	}
+	imp.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the import to this file (task pgo records apps/worker/default.pgo this way)")
 	root.AddCommand(&cobra.Command{
 		Use:     "run",
 		Short:   "Work the job queues until SIGINT or SIGTERM (the default command)",
 		Example: "  worker run --jobs.concurrency=20",
 		Args:    startup.Args(cobra.NoArgs),
 		RunE:    runCmd,
-	}, &cobra.Command{
-		Use:   "import FILE",
-		Short: "Bulk-import articles from FILE, one JSON object per line (ndjson)",
-		Long: "Bulk-import articles from FILE, one JSON object per line. Lines that are not valid are\n" +
-			"reported and skipped; importing the same file twice imports nothing twice.",
-		Example: "  worker import articles.ndjson",
-		Args:    startup.Args(cobra.ExactArgs(1)),
-		RunE: withConfig(func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
-			return importCmd(ctx, cfg, log, args[0], stdout)
-		}),
-	})
+	}, imp)
 	cli = startup.NewCLI(config.Worker, root, getenv)
 	root.AddCommand(jobsCommand(withConfig, stdout), startup.VersionCommand(), cli.ConfigCommand())
 	return cli
@@ -154,4 +166,20 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 	}
 	fmt.Fprintf(stdout, "import: %d lines, %d imported, %d duplicates, %d invalid\n", rep.Lines, rep.Imported, rep.Duplicates, rep.Invalid)
 	return err
+}
+
+// startCPUProfile writes a CPU profile to path until the returned function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

@@ -115,3 +115,18 @@ func TestChartAndTables(t *testing.T) {
 		t.Errorf("chart is %v", b)
 	}
 }
+
+func TestParseBenchAndPattern(t *testing.T) {
+	out := "goos: linux\nBenchmarkWrite/create/pgx-2   \t 200\t 3913771 ns/op\t 116240 cpu-ns/op\t 512 B/op\t 9 allocs/op\n" +
+		"BenchmarkMemory/get-hit-16 1000 52.5 ns/op 0 B/op 0 allocs/op\nPASS\n"
+	got := parseBench(out)
+	if r := got["BenchmarkWrite/create/pgx"]; r.nsOp != 3913771 || !r.hasCPU || r.cpuNsOp != 116240 || r.allocsOp != 9 {
+		t.Errorf("create/pgx: %+v", r)
+	}
+	if r := got["BenchmarkMemory/get-hit"]; r.nsOp != 52.5 || r.hasCPU {
+		t.Errorf("get-hit: %+v (of %v)", r, got)
+	}
+	if p := benchPattern([]string{"BenchmarkWrite/create/pgx", "BenchmarkFindByID/many100/pgx"}); p != "(^BenchmarkWrite$|^BenchmarkFindByID$)/(^create$|^many100$)/(^pgx$)" {
+		t.Errorf("pattern %s", p)
+	}
+}

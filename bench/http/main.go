@@ -9,6 +9,8 @@
 //	go run ./bench/http                       # PostgreSQL and the embedded SQLite default
 //	go run ./bench/http --base main           # the same, with main's API beside the working tree's
 //	go run ./bench/http --profile apps/api/default.pgo   # record a PGO profile under load
+//	go run ./bench/http --import 20000 --rounds 2       # bulk import beside COPY / multi-row INSERT
+//	go run ./bench/http --tables                        # database, events, cache beside the plain way
 //
 // The load generator is wrk when it is on PATH, else a Go one; every load is bounded in time
 // and (for the Go one) in requests.
@@ -81,6 +83,10 @@ type options struct {
 	apiEnv      []string
 	keep        bool
 	sessions    bool
+	importLines int
+	workerPGO   string
+	tables      bool
+	benchtime   string
 }
 
 // variant is one more API process from the working tree's binary with extra environment,
@@ -141,6 +147,10 @@ func parseFlags(args []string) (options, error) {
 	fs.Var(variantsFlag{&o.variants}, "variant", "another API process with extra env: NAME:KEY=VALUE[,KEY=VALUE] (repeatable)")
 	fs.Var(listFlag{&o.apiEnv}, "api-env", "KEY=VALUE given to every API process (repeatable)")
 	fs.BoolVar(&o.sessions, "sessions", true, "on PostgreSQL, count the sessions each server opens during one more load of the first endpoint that reaches the database")
+	fs.IntVar(&o.importLines, "import", 0, "instead of the HTTP table: time `worker import` of this many generated articles beside a plain load of the same rows (docs section bench:import)")
+	fs.StringVar(&o.workerPGO, "worker-profile", "", "with --import: record a CPU profile of the first worker import into this file (for the worker's PGO)")
+	fs.BoolVar(&o.tables, "tables", false, "instead of the HTTP table: run the Go benchmarks of the original design document's tables (database, events, cache) beside the plain way (docs section bench:tables; task bench)")
+	fs.StringVar(&o.benchtime, "benchtime", "1s", "with --tables: go test -benchtime for each benchmark")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (binaries, logs, SQLite files)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("flags: %w", err)

@@ -192,7 +192,11 @@ func machine() string {
 
 // writeSection replaces the marked block of the page at path, or puts it right under the
 // page's title when the page has none yet.
-func writeSection(path, block string) error {
+func writeSection(path, block string) error { return writeMarked(path, markBegin, markEnd, block) }
+
+// writeMarked replaces the block of the page at path that starts with begin and ends with
+// end, or puts block right under the page's title when the page has none yet.
+func writeMarked(path, markBegin, markEnd, block string) error {
 	old, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)

@@ -59,6 +59,12 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if o.importLines > 0 {
+		return runImport(ctx, o, o.importLines)
+	}
+	if o.tables {
+		return runTables(ctx, o)
+	}
 	root, err := gitRoot(ctx)
 	if err != nil {
 		return err

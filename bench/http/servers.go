@@ -25,8 +25,13 @@ type binary struct {
 
 // build compiles ./apps/api from dir into out with extra go build flags.
 func build(ctx context.Context, dir, out string, flags ...string) (int64, error) {
+	return buildApp(ctx, dir, out, "./apps/api", flags...)
+}
+
+// buildApp compiles the package app (./apps/api, ./apps/worker) from dir into out.
+func buildApp(ctx context.Context, dir, out, app string, flags ...string) (int64, error) {
 	args := append([]string{"build", "-trimpath", "-ldflags=-s -w"}, flags...)
-	args = append(args, "-o", out, "./apps/api")
+	args = append(args, "-o", out, app)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

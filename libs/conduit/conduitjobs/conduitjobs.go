@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/uptrace/bun"
 
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/jobs"
 	"github.com/brisk-go/brisk/libs/perfcore/pipeline"
@@ -87,9 +88,24 @@ func PeriodicJobs() []*river.PeriodicJob {
 // ArticlePublished enqueues, in tx, what follows the publication of an article: the followers'
 // notifications and the counts of its tags.
 func ArticlePublished(ctx context.Context, q *jobs.Queue, tx bun.Tx, articleID, authorID int64, tags []string) error {
-	params := []river.InsertManyParams{{Args: NotifyFollowersArgs{ArticleID: articleID, AuthorID: authorID}}}
+	return ArticlesPublished(ctx, q, tx, []conduit.ArticlePublished{{ArticleID: articleID, AuthorID: authorID, Tags: tags}})
+}
+
+// ArticlesPublished enqueues, in tx and in one statement, what follows the publication of
+// several articles: a notification job per article, and one recount of all their tags.
+func ArticlesPublished(ctx context.Context, q *jobs.Queue, tx bun.Tx, es []conduit.ArticlePublished) error {
+	if len(es) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, 0, len(es)+1)
+	var tags []string
+	for _, e := range es {
+		params = append(params, river.InsertManyParams{Args: NotifyFollowersArgs{ArticleID: e.ArticleID, AuthorID: e.AuthorID}})
+		tags = append(tags, e.Tags...)
+	}
 	if len(tags) > 0 {
-		params = append(params, river.InsertManyParams{Args: TagCountsArgs{Tags: tags}})
+		slices.Sort(tags)
+		params = append(params, river.InsertManyParams{Args: TagCountsArgs{Tags: slices.Compact(tags)}})
 	}
 	_, err := q.InsertManyTx(ctx, tx, params)
 	return err

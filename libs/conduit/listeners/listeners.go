@@ -43,12 +43,13 @@ func Register(ev *conduit.Events, d Deps) error {
 	add := func(err error) { errs = append(errs, err) }
 	if d.Queue != nil {
 		q := d.Queue
-		add(ev.ArticlePublished.Listen("enqueue-jobs", func(ctx context.Context, e conduit.ArticlePublished) error {
+		// A batch (the bulk import's) inserts its jobs in one statement.
+		add(ev.ArticlePublished.ListenBatch("enqueue-jobs", func(ctx context.Context, es []conduit.ArticlePublished) error {
 			tx, err := txOf(ctx)
 			if err != nil {
 				return err
 			}
-			return conduitjobs.ArticlePublished(ctx, q, tx, e.ArticleID, e.AuthorID, e.Tags)
+			return conduitjobs.ArticlesPublished(ctx, q, tx, es)
 		}))
 		add(ev.ArticleUpdated.Listen("enqueue-jobs", func(ctx context.Context, e conduit.ArticleUpdated) error {
 			if !e.TagsChanged {
@@ -82,11 +83,14 @@ func Register(ev *conduit.Events, d Deps) error {
 			return nil
 		}
 		after := events.AfterCommit()
-		add(ev.ArticlePublished.Listen("flush-cache", func(ctx context.Context, e conduit.ArticlePublished) error {
-			if len(e.Tags) == 0 {
-				return nil
+		// Once per batch: the tag list is the only cached thing a new article changes.
+		add(ev.ArticlePublished.ListenBatch("flush-cache", func(ctx context.Context, es []conduit.ArticlePublished) error {
+			for _, e := range es {
+				if len(e.Tags) > 0 {
+					return flush(ctx, articles.TagsTag)
+				}
 			}
-			return flush(ctx, articles.TagsTag)
+			return nil
 		}, after))
 		add(ev.ArticleUpdated.Listen("flush-cache", func(ctx context.Context, e conduit.ArticleUpdated) error {
 			if e.TagsChanged {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -252,6 +253,34 @@ func BenchmarkRedisDriver(b *testing.B) {
 			}
 		}
 	})
+	b.Run("get-miss", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok, err := arts.Get(ctx, "absent"); ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("delete", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := arts.Delete(ctx, "gone"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	keys := benchKeys(10)
+	for _, k := range keys {
+		_ = arts.Set(ctx, k, benchArticle, time.Hour)
+	}
+	b.Run("get-many-10", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if m, err := arts.GetMany(ctx, keys); len(m) != 10 || err != nil {
+				b.Fatal(len(m), err)
+			}
+		}
+	})
 }
 
 func BenchmarkRedisRaw(b *testing.B) {
@@ -278,6 +307,42 @@ func BenchmarkRedisRaw(b *testing.B) {
 			bs, _ := json.Marshal(benchArticle)
 			if err := cl.Set(ctx, p+"v:set", bs, time.Hour).Err(); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("get-miss", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := cl.Get(ctx, p+"v:absent").Err(); !errors.Is(err, redis.Nil) {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("delete", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := cl.Del(ctx, p+"v:gone").Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	keys := make([]string, 10)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("%sv:many%d", p, i)
+		_ = cl.Set(ctx, keys[i], raw, time.Hour).Err()
+	}
+	b.Run("get-many-10", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			vs, err := cl.MGet(ctx, keys...).Result()
+			if err != nil || len(vs) != 10 {
+				b.Fatal(len(vs), err)
+			}
+			for _, v := range vs {
+				var a article
+				if err := json.Unmarshal([]byte(v.(string)), &a); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 	})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/uptrace/bun"
 
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/datatest"
@@ -71,24 +72,32 @@ func scanPgxUser(row interface{ Scan(...any) error }, u *testUser) error {
 	return row.Scan(&u.ID, &u.Username, &u.Email, &u.PasswordHash, &u.Bio, &u.Image, &u.CreatedAt, &u.UpdatedAt)
 }
 
-// BenchmarkFindByID compares, one caller at a time, a find by primary key through raw pgx
-// (pgxpool QueryRow, prepared and cached by pgx), Bun's query builder, and the repository's
-// fast path; then the same for a batch of 100 ids.
-func BenchmarkFindByID(b *testing.B) {
+// benchPeers is benchDB's database reached both ways: a pgx pool (the plain way) and Brisk's
+// Bun database with 4 connections, and a request's context (cancellable, as every API
+// call's is). All are closed when b ends.
+func benchPeers(b *testing.B) (context.Context, *pgxpool.Pool, *bun.DB, []int64) {
+	b.Helper()
 	url, ids := benchDB(b)
-	// A request's context: cancellable, as every API call's is.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-	defer cancel()
+	b.Cleanup(cancel)
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer pool.Close()
+	b.Cleanup(pool.Close)
 	db, err := data.Open(ctx, *openBench(b, url, 4))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { _ = db.Close() })
+	return ctx, pool, db, ids
+}
+
+// BenchmarkFindByID compares, one caller at a time, a find by primary key through raw pgx
+// (pgxpool QueryRow, prepared and cached by pgx), Bun's query builder, and the repository's
+// fast path; then the same for a batch of 100 ids.
+func BenchmarkFindByID(b *testing.B) {
+	ctx, pool, db, ids := benchPeers(b)
 	repo := repository.New[testUser]()
 	rng := rand.New(rand.NewPCG(1, 2))
 	pick := func() int64 { return ids[rng.IntN(len(ids))] }
@@ -218,4 +227,91 @@ func BenchmarkConcurrentFind(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkWrite compares create, update (bio only) and delete of one row, one caller at a time,
+// through raw pgx and the repository: the rows of the original design document's database
+// table that the find benchmarks do not cover. Delete removes rows made in a batch beforehand,
+// outside the timer.
+func BenchmarkWrite(b *testing.B) {
+	ctx, pool, db, ids := benchPeers(b)
+	repo := repository.New[testUser]()
+	var seq atomic.Int64
+	seq.Store(benchRows)
+	next := func() testUser { return user(int(seq.Add(1))) }
+	rng := rand.New(rand.NewPCG(3, 4))
+	pick := func() int64 { return ids[rng.IntN(len(ids))] }
+	// made creates n rows outside the timer, for the deletes.
+	made := func(b *testing.B, n int) []int64 {
+		b.Helper()
+		rows := make([]testUser, n)
+		for i := range rows {
+			rows[i] = next()
+		}
+		if err := repo.CreateMany(ctx, db, rows); err != nil {
+			b.Fatal(err)
+		}
+		out := make([]int64, n)
+		for i, r := range rows {
+			out[i] = r.ID
+		}
+		return out
+	}
+
+	b.Run("create/pgx", func(b *testing.B) {
+		loop(b, func() {
+			u := next()
+			if err := pool.QueryRow(ctx, "INSERT INTO users (username, email, password_hash, bio, image, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+				u.Username, u.Email, u.PasswordHash, u.Bio, u.Image, u.CreatedAt, u.UpdatedAt).Scan(&u.ID); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("create/repository", func(b *testing.B) {
+		loop(b, func() {
+			u := next()
+			if err := repo.Create(ctx, db, &u); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("update/pgx", func(b *testing.B) {
+		loop(b, func() {
+			if _, err := pool.Exec(ctx, "UPDATE users SET bio = $1 WHERE id = $2", "bio", pick()); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("update/repository", func(b *testing.B) {
+		loop(b, func() {
+			u := testUser{ID: pick(), Bio: "bio"}
+			if err := repo.Update(ctx, db, &u, "bio"); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("delete/pgx", func(b *testing.B) {
+		b.StopTimer()
+		victims := made(b, b.N)
+		b.StartTimer()
+		cpu := cpuTime(b)
+		for _, id := range victims {
+			if _, err := pool.Exec(ctx, "DELETE FROM users WHERE id = $1", id); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
+	})
+	b.Run("delete/repository", func(b *testing.B) {
+		b.StopTimer()
+		victims := made(b, b.N)
+		b.StartTimer()
+		cpu := cpuTime(b)
+		for _, id := range victims {
+			if err := repo.Delete(ctx, db, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(cpuTime(b)-cpu)/float64(b.N), "cpu-ns/op")
+	})
 }

@@ -22,6 +22,10 @@ import (
 // listener's timeout.
 type Listener[T any] func(ctx context.Context, e T) error
 
+// BatchListener reacts to several events at once (see [Dispatcher.ListenBatch]).
+// It must not keep es after it returns.
+type BatchListener[T any] func(ctx context.Context, es []T) error
+
 // Config is the dispatcher's wiring and its share of the context settings.
 // The zero value is usable: no deadlines, no async listeners, no metrics, and
 // errors dropped after being counted.
@@ -80,6 +84,7 @@ type Dispatcher[T any] struct {
 type listener[T any] struct {
 	name     string
 	fn       Listener[T]
+	batch    BatchListener[T] // set by ListenBatch; fn then calls it with one event
 	mode     mode
 	timeout  time.Duration // effective, already capped; 0 means none
 	explicit bool          // the timeout came from WithTimeout
@@ -141,17 +146,40 @@ func (d *Dispatcher[T]) Name() string { return d.name }
 // (queued events are delivered back by it). Listeners run in registration
 // order.
 func (d *Dispatcher[T]) Listen(name string, fn Listener[T], opts ...ListenOption) error {
-	if name == "" || fn == nil {
+	if fn == nil {
+		return fmt.Errorf("events: listen on %s: name and function are required", d.name)
+	}
+	return d.listen(name, fn, nil, opts)
+}
+
+// ListenBatch registers fn as Listen does, for a listener that does its work for many events
+// at once (one multi-row insert instead of one per event): DispatchBatch calls it once with
+// the whole batch — sync and after-commit ones before the per-event listeners of the batch,
+// async ones in the batch's single pool task — and Dispatch and Deliver call it with a batch
+// of one. It cannot be Queued: a queue stores events one at a time.
+func (d *Dispatcher[T]) ListenBatch(name string, fn BatchListener[T], opts ...ListenOption) error {
+	if fn == nil {
+		return fmt.Errorf("events: listen on %s: name and function are required", d.name)
+	}
+	one := func(ctx context.Context, e T) error { return fn(ctx, []T{e}) }
+	return d.listen(name, one, fn, opts)
+}
+
+func (d *Dispatcher[T]) listen(name string, fn Listener[T], batch BatchListener[T], opts []ListenOption) error {
+	if name == "" {
 		return fmt.Errorf("events: listen on %s: name and function are required", d.name)
 	}
 	var lc listenConfig
 	for _, o := range opts {
 		o(&lc)
 	}
+	if batch != nil && lc.mode == modeQueued {
+		return fmt.Errorf("events: listen %q on %s: a batch listener cannot be queued", name, d.name)
+	}
 	if lc.timeout < 0 {
 		return fmt.Errorf("events: listen %q on %s: negative timeout %v", name, d.name, lc.timeout)
 	}
-	l := &listener[T]{name: name, fn: fn, mode: lc.mode, guarded: lc.guarded}
+	l := &listener[T]{name: name, fn: fn, batch: batch, mode: lc.mode, guarded: lc.guarded}
 	l.timeout, l.explicit = d.cfg.DefaultTimeout, lc.timeout > 0
 	if l.explicit {
 		l.timeout = lc.timeout
@@ -205,12 +233,12 @@ func (d *Dispatcher[T]) Dispatch(ctx context.Context, e T) error {
 		var err error
 		switch l.mode {
 		case modeSync:
-			err = d.runSync(ctx, l, e)
+			err = runSync(d, ctx, l, l.fn, e)
 		case modeAfterCommit:
-			if pending != nil && pending.hold(func(ctx context.Context) error { return d.runSync(ctx, l, e) }) {
+			if pending != nil && pending.hold(func(ctx context.Context) error { return runSync(d, ctx, l, l.fn, e) }) {
 				continue
 			}
-			err = d.runSync(ctx, l, e)
+			err = runSync(d, ctx, l, l.fn, e)
 		case modeAsync:
 			if pending != nil && pending.hold(func(ctx context.Context) error { return d.startAsync(ctx, l, e) }) {
 				continue
@@ -249,24 +277,49 @@ func (d *Dispatcher[T]) DispatchBatch(ctx context.Context, events []T) error {
 		if batch == nil {
 			batch = slices.Clone(events)
 		}
-		if pending != nil && pending.hold(func(ctx context.Context) error { return d.startAsyncBatch(ctx, l, batch) }) {
-			continue
+		if pending != nil {
+			held := batch // captured only here, so batch stays off the heap without async listeners
+			if pending.hold(func(ctx context.Context) error { return d.startAsyncBatch(ctx, l, held) }) {
+				continue
+			}
 		}
 		if err := d.startAsyncBatch(ctx, l, batch); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	for _, l := range ls {
+		if l.batch == nil || l.mode == modeAsync {
+			continue
+		}
+		if l.mode == modeAfterCommit && pending != nil {
+			held := slices.Clone(events)
+			if pending.hold(func(ctx context.Context) error { return runSync(d, ctx, l, Listener[[]T](l.batch), held) }) {
+				continue
+			}
+		}
+		if err := runSync(d, ctx, l, Listener[[]T](l.batch), events); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, e := range events {
 		for _, l := range ls {
+			if l.batch != nil {
+				continue
+			}
 			var err error
 			switch l.mode {
 			case modeSync:
-				err = d.runSync(ctx, l, e)
+				err = runSync(d, ctx, l, l.fn, e)
 			case modeAfterCommit:
-				if pending != nil && pending.hold(func(ctx context.Context) error { return d.runSync(ctx, l, e) }) {
-					continue
+				if pending != nil {
+					// A copy for the held run, made only here: capturing e itself would move
+					// every event of the loop to the heap, held or not.
+					held := e
+					if pending.hold(func(ctx context.Context) error { return runSync(d, ctx, l, l.fn, held) }) {
+						continue
+					}
 				}
-				err = d.runSync(ctx, l, e)
+				err = runSync(d, ctx, l, l.fn, e)
 			case modeQueued:
 				err = d.enqueue(ctx, l, e)
 			default:
@@ -290,7 +343,7 @@ func (d *Dispatcher[T]) Deliver(ctx context.Context, name string, e T) error {
 	}
 	for _, l := range *d.listeners.Load() {
 		if l.name == name {
-			return d.runSync(ctx, l, e)
+			return runSync(d, ctx, l, l.fn, e)
 		}
 	}
 	return fmt.Errorf("events: deliver %s: no listener %q", d.name, name)
@@ -328,16 +381,16 @@ func (d *Dispatcher[T]) listenerContext(ctx context.Context, l *listener[T]) (co
 	return context.WithTimeout(ctx, l.timeout)
 }
 
-// runSync runs l on the caller's goroutine (or, when guarded, waits for it no
-// longer than its deadline) and reports a failure.
-func (d *Dispatcher[T]) runSync(ctx context.Context, l *listener[T], e T) error {
+// runSync runs fn, l's function for one event or for a batch (E is T or []T), on the caller's
+// goroutine (or, when guarded, waits for it no longer than its deadline) and reports a failure.
+func runSync[T, E any](d *Dispatcher[T], ctx context.Context, l *listener[T], fn Listener[E], e E) error {
 	d.calls.Add(ctx, 1, l.flowOpts...)
 	lctx, cancel := d.listenerContext(ctx, l)
 	var le *ListenerError
 	if l.guarded && hasDeadline(lctx) && d.track.add() {
-		le = d.runGuarded(lctx, l, e)
+		le = runGuarded(d, lctx, l, fn, e)
 	} else {
-		panicked, err := call(lctx, l.fn, e)
+		panicked, err := call(lctx, fn, e)
 		le = d.classify(lctx, l, err, panicked)
 	}
 	if cancel != nil {
@@ -350,7 +403,7 @@ func (d *Dispatcher[T]) runSync(ctx context.Context, l *listener[T], e T) error 
 	return nil
 }
 
-func (d *Dispatcher[T]) runGuarded(lctx context.Context, l *listener[T], e T) *ListenerError {
+func runGuarded[T, E any](d *Dispatcher[T], lctx context.Context, l *listener[T], fn Listener[E], e E) *ListenerError {
 	type result struct {
 		err      error
 		panicked bool
@@ -360,7 +413,7 @@ func (d *Dispatcher[T]) runGuarded(lctx context.Context, l *listener[T], e T) *L
 	go func() {
 		defer d.track.done()
 		defer d.inflight.Add(context.WithoutCancel(lctx), -1, l.flowOpts...)
-		panicked, err := call(lctx, l.fn, e)
+		panicked, err := call(lctx, fn, e)
 		done <- result{err, panicked}
 	}()
 	select {
@@ -381,7 +434,7 @@ func (d *Dispatcher[T]) startAsync(ctx context.Context, l *listener[T], e T) err
 	d.inflight.Add(actx, 1, l.flowOpts...)
 	err := d.cfg.Runner.Go(func() {
 		defer d.asyncDone(actx, l)
-		d.runDetached(actx, l, e)
+		runDetached(d, actx, l, l.fn, e)
 	})
 	return d.submitted(ctx, actx, l, err)
 }
@@ -395,8 +448,12 @@ func (d *Dispatcher[T]) startAsyncBatch(ctx context.Context, l *listener[T], bat
 	d.inflight.Add(actx, 1, l.flowOpts...)
 	err := d.cfg.Runner.Go(func() {
 		defer d.asyncDone(actx, l)
+		if l.batch != nil {
+			runDetached(d, actx, l, Listener[[]T](l.batch), batch)
+			return
+		}
 		for _, e := range batch {
-			d.runDetached(actx, l, e)
+			runDetached(d, actx, l, l.fn, e)
 		}
 	})
 	return d.submitted(ctx, actx, l, err)
@@ -428,11 +485,11 @@ func detach(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
 }
 
-// runDetached runs an async listener for one event; failures go to OnError.
-func (d *Dispatcher[T]) runDetached(actx context.Context, l *listener[T], e T) {
+// runDetached runs an async listener for one event (or a batch); failures go to OnError.
+func runDetached[T, E any](d *Dispatcher[T], actx context.Context, l *listener[T], fn Listener[E], e E) {
 	d.calls.Add(actx, 1, l.flowOpts...)
 	lctx, cancel := d.listenerContext(actx, l)
-	panicked, err := call(lctx, l.fn, e)
+	panicked, err := call(lctx, fn, e)
 	le := d.classify(lctx, l, err, panicked)
 	if cancel != nil {
 		cancel()

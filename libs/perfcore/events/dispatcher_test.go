@@ -600,3 +600,109 @@ func TestConcurrentListenAndDispatch(t *testing.T) {
 		t.Fatalf("%d listeners registered, want 4", n)
 	}
 }
+
+// A batch listener is called once per DispatchBatch, in every mode but queued, and with a
+// batch of one by Dispatch and Deliver; the caller may reuse its slice once DispatchBatch
+// returns, even when an after-commit or async run is held.
+func TestListenBatch(t *testing.T) {
+	t.Parallel()
+	r := &heldRunner{}
+	d, sink, _ := newDispatcher(t, Config{Runner: r})
+	var mu sync.Mutex
+	calls := map[string][][]int{}
+	record := func(name string) BatchListener[article] {
+		return func(_ context.Context, es []article) error {
+			ids := make([]int, len(es))
+			for i, e := range es {
+				ids[i] = e.ID
+			}
+			mu.Lock()
+			calls[name] = append(calls[name], ids)
+			mu.Unlock()
+			if name == "sync" && ids[0] == 7 {
+				return errors.New("boom")
+			}
+			return nil
+		}
+	}
+	var perEvent []int
+	mustListen(t, d, "each", func(_ context.Context, e article) error { perEvent = append(perEvent, e.ID); return nil })
+	for name, opts := range map[string][]ListenOption{"sync": nil, "after": {AfterCommit()}, "async": {Async()}} {
+		if err := d.ListenBatch(name, record(name), opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.ListenBatch("queued", record("queued"), Queued[article](queuerFunc(func(context.Context, string, article) error { return nil }))); err == nil {
+		t.Fatal("a queued batch listener was accepted")
+	}
+	if err := d.ListenBatch("nil", nil); err == nil {
+		t.Fatal("a nil batch listener was accepted")
+	}
+
+	ctx, p := Defer(context.Background())
+	batch := []article{{1}, {2}, {3}}
+	if err := d.DispatchBatch(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	batch[0].ID = 99
+	if got := calls["sync"]; len(got) != 1 || !slices.Equal(got[0], []int{1, 2, 3}) {
+		t.Fatalf("sync batch listener calls %v, want one with [1 2 3]", got)
+	}
+	if !slices.Equal(perEvent, []int{1, 2, 3}) {
+		t.Fatalf("per-event listener saw %v", perEvent)
+	}
+	if len(calls["after"]) != 0 || len(calls["async"]) != 0 {
+		t.Fatalf("held listeners ran before the commit: %v", calls)
+	}
+	if err := p.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.runAll(); n != 1 {
+		t.Fatalf("async batch listener made %d submissions, want 1", n)
+	}
+	for _, name := range []string{"after", "async"} {
+		if got := calls[name]; len(got) != 1 || !slices.Equal(got[0], []int{1, 2, 3}) {
+			t.Fatalf("%s batch listener calls %v, want one with [1 2 3]", name, got)
+		}
+	}
+
+	if err := d.Dispatch(context.Background(), article{5}); err != nil {
+		t.Fatal(err)
+	}
+	r.runAll()
+	if err := d.Deliver(context.Background(), "sync", article{6}); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int{"sync": 3, "after": 2, "async": 2} {
+		if got := calls[name]; len(got) != want || len(got[len(got)-1]) != 1 {
+			t.Fatalf("%s: calls %v, want %d, the last a batch of one", name, got, want)
+		}
+	}
+	err := d.DispatchBatch(context.Background(), []article{{7}, {8}})
+	r.runAll() // the async listener's task, so Close does not wait for it
+	var le *ListenerError
+	if !errors.As(err, &le) || le.Listener != "sync" || len(sink.kinds()) != 1 {
+		t.Fatalf("failing batch listener: err %v, reported %v", err, sink.kinds())
+	}
+}
+
+type queuerFunc func(ctx context.Context, listener string, e article) error
+
+func (f queuerFunc) Enqueue(ctx context.Context, listener string, e article) error {
+	return f(ctx, listener, e)
+}
+
+// Dispatching a batch to sync listeners allocates nothing, inside a unit of work or not: the
+// closures that hold after-commit and async runs must not move the events to the heap.
+func TestDispatchBatchToSyncListenersDoesNotAllocate(t *testing.T) {
+	d, err := New[article](Config{}) // no meter: a test meter allocates per count
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustListen(t, d, "sync", func(context.Context, article) error { return nil })
+	events := make([]article, 100)
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() { _ = d.DispatchBatch(ctx, events) }); n != 0 {
+		t.Errorf("DispatchBatch of 100 events to a sync listener: %v allocations, want 0", n)
+	}
+}

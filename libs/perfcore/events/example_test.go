@@ -113,6 +113,21 @@ func ExampleDispatcher_DispatchBatch() {
 	// c
 }
 
+func ExampleDispatcher_ListenBatch() {
+	d, _ := events.New[ArticleCreated](events.Config{})
+	// One call for the whole batch: a listener that writes a row per event can write them all
+	// in one statement.
+	_ = d.ListenBatch("insert-all", func(_ context.Context, es []ArticleCreated) error {
+		fmt.Println("insert", len(es), "rows")
+		return nil
+	})
+	_ = d.DispatchBatch(context.Background(), []ArticleCreated{{"a"}, {"b"}, {"c"}})
+	_ = d.Dispatch(context.Background(), ArticleCreated{"d"})
+	// Output:
+	// insert 3 rows
+	// insert 1 rows
+}
+
 // memQueue stands in for the durable queue of libs/data.
 type memQueue struct{ jobs []string }
 
