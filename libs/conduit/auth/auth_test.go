@@ -83,8 +83,11 @@ func TestPasswordsOnAFullPoolAnswerBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-started
-	// The one worker is busy: fill the normal queue, then one more hash is refused.
-	pw := Passwords{Cost: bcrypt.MinCost, Pool: p}
+	// The one worker is busy: fill the normal queue, then one more hash is refused. The order
+	// is recorded when each caller gets its answer, so a queued hash must take far longer than
+	// a goroutine's wake-up on a loaded machine: at bcrypt's minimum cost (~1 ms) the check's
+	// caller was sometimes woken after the first hash had finished.
+	pw := Passwords{Cost: 10, Pool: p}
 	var order []string
 	var mu sync.Mutex
 	done := make(chan struct{}, 3)
