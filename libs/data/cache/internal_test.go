@@ -18,7 +18,7 @@ type racingDriver struct {
 
 func (r *racingDriver) get(ctx context.Context, key string) (any, bool, error) {
 	if r.looks.Add(1) == 1 {
-		_ = r.memory.set(ctx, []item{{key, "stored-by-another-flight"}}, time.Minute, nil)
+		_ = r.set(ctx, []item{{key, "stored-by-another-flight"}}, time.Minute, nil)
 		return nil, false, nil
 	}
 	return r.memory.get(ctx, key)
