@@ -85,3 +85,19 @@ func TestMemoryTagSetsArePruned(t *testing.T) {
 		}
 	}
 }
+
+// The wait between reconnection attempts doubles from 50ms up to the ceiling: a broken
+// channel is retried at once neither in a tight loop nor ever more slowly than the ceiling.
+func TestBackoffDoublesUpToTheCeiling(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{
+		{0, 50 * time.Millisecond}, {1, 100 * time.Millisecond}, {3, 400 * time.Millisecond},
+		{6, 3200 * time.Millisecond}, {7, 5 * time.Second}, {1000, 5 * time.Second},
+	} {
+		if got := backoff(tc.n, 5*time.Second); got != tc.want {
+			t.Errorf("backoff(%d, 5s) = %v, want %v", tc.n, got, tc.want)
+		}
+	}
+}
