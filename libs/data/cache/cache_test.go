@@ -746,3 +746,39 @@ func TestTooManyLostInvalidationsWipeThePrefix(t *testing.T) {
 		t.Fatalf("after the wipe: %v %v, want nothing", got, err)
 	}
 }
+
+// Options without a DefaultTTL give ttl 0 a default of 5 minutes: a zero Options must not
+// mean "never expires" (Redis keeps a key set with expiry 0 for ever).
+func TestDefaultTTLIsFiveMinutes(t *testing.T) {
+	t.Parallel()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		if os.Getenv("BRISK_REQUIRE_REDIS") == "1" {
+			t.Fatal("TEST_REDIS_URL not set and BRISK_REQUIRE_REDIS=1")
+		}
+		t.Skip("TEST_REDIS_URL not set: the expiry is read from Redis")
+	}
+	ctx := context.Background()
+	p := prefix(t)
+	rc, err := cache.NewRedis(ctx, cache.RedisOptions{Options: cache.Options{Logger: quiet}, URL: url, Prefix: p, NoTracing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rc.Close(); dropPrefix(t, url, p) })
+	if err := cache.Of[int](rc).Set(ctx, "k", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := redis.NewClient(opt)
+	defer raw.Close()
+	ttl, err := raw.PTTL(ctx, p+"v:k").Result() // the Redis driver keeps values under PREFIX v:
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= 4*time.Minute || ttl > 5*time.Minute {
+		t.Fatalf("a key set with ttl 0 and no DefaultTTL expires in %v, want 5m (a little less by now)", ttl)
+	}
+}
