@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -780,5 +781,36 @@ func TestDefaultTTLIsFiveMinutes(t *testing.T) {
 	}
 	if ttl <= 4*time.Minute || ttl > 5*time.Minute {
 		t.Fatalf("a key set with ttl 0 and no DefaultTTL expires in %v, want 5m (a little less by now)", ttl)
+	}
+}
+
+// A failed call is logged on the cache's own Logger, unless the caller's context has ended
+// (the caller gave up: its cancellation is no cache failure worth a WARN).
+func TestFailuresAreLoggedUnlessTheCallerGaveUp(t *testing.T) {
+	var logs strings.Builder
+	c, err := cache.NewMemory(cache.MemoryOptions{Options: cache.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+	if err := cache.Of[string](c).Set(ctx, "k", "text", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// Read as an int, the stored string is a failure of the call.
+	if _, _, err := cache.Of[int](c).Get(ctx, "k"); err == nil {
+		t.Fatal("reading a string as an int did not fail")
+	}
+	if !strings.Contains(logs.String(), "cache call failed") || !strings.Contains(logs.String(), "key=k") {
+		t.Fatalf("the failure is not on the cache's Logger; it logged %q", logs.String())
+	}
+	logs.Reset()
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := cache.Of[int](c).Get(gone, "k"); err == nil {
+		t.Fatal("reading a string as an int did not fail")
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("a call whose caller had gone was logged: %q", logs.String())
 	}
 }
