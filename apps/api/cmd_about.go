@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"runtime"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +20,7 @@ import (
 )
 
 // aboutCommand is `about`: what this build is and what it would run against, in one screen.
-func aboutCommand(cli *startup.CLI, stdout io.Writer) *cobra.Command {
+func aboutCommand(cli *startup.CLI) *cobra.Command {
 	return &cobra.Command{
 		Use:   "about",
 		Short: "Summarize the build, the database, the cache, the jobs and the performance settings",
@@ -43,10 +43,10 @@ func aboutCommand(cli *startup.CLI, stdout io.Writer) *cobra.Command {
 	}
 }
 
-func writeAbout(ctx context.Context, w io.Writer, cfg *config.Config) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	section := func(name string) { fmt.Fprintf(tw, "%s\t\n", name) }
-	row := func(k string, v any) { fmt.Fprintf(tw, "  %s\t%v\n", k, v) }
+func writeAbout(ctx context.Context, w io.Writer, cfg *config.Config) (err error) {
+	tbl := startup.NewTable(w)
+	section := func(name string) { tbl.Row("%s\t", name) }
+	row := func(k string, v any) { tbl.Row("  %s\t%v", k, v) }
 
 	section("Application")
 	row("version", startup.Version())
@@ -62,7 +62,7 @@ func writeAbout(ctx context.Context, w io.Writer, cfg *config.Config) error {
 	var db *bun.DB
 	var dbErr error
 	if db, dbErr = data.Open(ctx, data.Options{Target: t, MaxOpenConns: 1}); dbErr == nil {
-		defer db.Close()
+		defer func() { err = errors.Join(err, db.Close()) }()
 		dbErr = db.PingContext(ctx)
 	}
 	if dbErr != nil {
@@ -131,7 +131,7 @@ func writeAbout(ctx context.Context, w io.Writer, cfg *config.Config) error {
 		cfg.Memory.PoolSize, cfg.Memory.SlabSize, cfg.Memory.CleanupInterval))
 	row("optimizer", fmt.Sprintf("sample every %s, at most %d actions per %s",
 		cfg.Optimizer.SamplingInterval, cfg.Optimizer.MaxOptimizations, cfg.Optimizer.OptimizationInterval))
-	return tw.Flush()
+	return tbl.Flush()
 }
 
 func orText(s, empty string) string {

@@ -42,8 +42,7 @@ func clearCache(ctx context.Context, cfg *config.Config) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		defer c.Close()
-		if err := c.Clear(ctx); err != nil {
+		if err := errors.Join(c.Clear(ctx), c.Close()); err != nil {
 			return "", err
 		}
 		return "cleared the Redis cache (Brisk's keys only)", nil
@@ -69,8 +68,8 @@ func clearCache(ctx context.Context, cfg *config.Config) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cache clear: no running API answers on ADMIN_ADDR %s: %w", cfg.AdminAddr, err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10)) // only for the message below
+	_ = resp.Body.Close()                                   // read-only: nothing to lose
 	if resp.StatusCode != http.StatusNoContent {
 		return "", fmt.Errorf("cache clear: %s answered %s: %s", url, resp.Status, body)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,7 +20,7 @@ import (
 // maintenanceCommands are `down` and `up`: maintenance mode for every instance on the database.
 func maintenanceCommands(cli *startup.CLI, stdout io.Writer) []*cobra.Command {
 	withDB := func(fn func(ctx context.Context, db *bun.DB, w io.Writer) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, _ []string) error {
+		return func(cmd *cobra.Command, _ []string) (err error) {
 			cfg, err := cli.Config()
 			if err != nil {
 				return err
@@ -28,7 +29,7 @@ func maintenanceCommands(cli *startup.CLI, stdout io.Writer) []*cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer func() { err = errors.Join(err, db.Close()) }()
 			return fn(cmd.Context(), db, cmd.OutOrStdout())
 		}
 	}

@@ -20,7 +20,7 @@ import (
 )
 
 // migrateCommand is `migrate`: the schema's version and the ways to move it.
-func migrateCommand(cli *startup.CLI, stdout io.Writer) *cobra.Command {
+func migrateCommand(cli *startup.CLI) *cobra.Command {
 	cmd := startup.Group(&cobra.Command{
 		Use:   "migrate",
 		Short: "Move the database schema: up, down, rollback, fresh, force, status, create",
@@ -29,7 +29,7 @@ func migrateCommand(cli *startup.CLI, stdout io.Writer) *cobra.Command {
 	})
 	// step runs one migration action, then prints the status.
 	step := func(action func(ctx context.Context, cfg *config.Config, m *migrations.Migrator) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, _ []string) error {
+		return func(cmd *cobra.Command, _ []string) (err error) {
 			cfg, err := cli.Config()
 			if err != nil {
 				return err
@@ -38,7 +38,7 @@ func migrateCommand(cli *startup.CLI, stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer m.Close()
+			defer func() { err = errors.Join(err, m.Close()) }()
 			if action != nil {
 				if err := action(cmd.Context(), cfg, m); err != nil {
 					return err
@@ -176,7 +176,9 @@ func createCommand() *cobra.Command {
 				return err
 			}
 			for _, f := range files {
-				fmt.Fprintln(cmd.OutOrStdout(), "created", f)
+				if _, err := fmt.Fprintln(cmd.OutOrStdout(), "created", f); err != nil {
+					return err
+				}
 			}
 			return nil
 		},

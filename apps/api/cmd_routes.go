@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/gin-gonic/gin"
 	"github.com/spf13/cobra"
@@ -90,12 +89,12 @@ func routesCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "METHOD\tPATH\tHANDLER\tAUTH")
+			t := startup.NewTable(cmd.OutOrStdout())
+			t.Row("METHOD\tPATH\tHANDLER\tAUTH")
 			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Method, r.Path, r.Handler, r.Auth)
+				t.Row("%s\t%s\t%s\t%s", r.Method, r.Path, r.Handler, r.Auth)
 			}
-			return tw.Flush()
+			return t.Flush()
 		},
 	}
 }

@@ -70,7 +70,7 @@ func TestServeRunsThePoolAndStopsClean(t *testing.T) {
 	completed := regexp.MustCompile(`(?m)^perfcore_pool_tasks_completed_total\{[^}]*pool="api"[^}]*\} 3$`)
 	metrics := get("http://" + admin + "/metrics")
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) &&
-		!(completed.MatchString(metrics) && strings.Contains(metrics, "perfcore_optimizer_level{")); {
+		(!completed.MatchString(metrics) || !strings.Contains(metrics, "perfcore_optimizer_level{")); {
 		time.Sleep(50 * time.Millisecond)
 		metrics = get("http://" + admin + "/metrics")
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -51,12 +52,12 @@ func newCLI(getenv func(string) string, stdout io.Writer) *startup.CLI {
 	})
 	cli = startup.NewCLI(config.API, root, getenv)
 	root.AddCommand(
-		migrateCommand(cli, stdout),
+		migrateCommand(cli),
 		seedCommand(cli, stdout),
 		startup.VersionCommand(),
 		cli.ConfigCommand(),
 		routesCommand(),
-		aboutCommand(cli, stdout),
+		aboutCommand(cli),
 	)
 	root.AddCommand(maintenanceCommands(cli, stdout)...)
 	root.AddCommand(cacheCommand(cli))
@@ -71,7 +72,7 @@ func seedCommand(cli *startup.CLI, stdout io.Writer) *cobra.Command {
 		Example: "  api seed\n" +
 			"  api seed --users 10 --articles 100",
 		Args: startup.Args(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			cfg, err := cli.Config()
 			if err != nil {
 				return err
@@ -81,7 +82,7 @@ func seedCommand(cli *startup.CLI, stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer func() { err = errors.Join(err, db.Close()) }()
 			if err := seed.Run(cmd.Context(), db, users, articles, cmd.OutOrStdout()); err != nil {
 				return err
 			}

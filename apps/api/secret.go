@@ -58,7 +58,7 @@ func jwtSecret(cfg *config.Config, log *slog.Logger) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generate JWT key: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(jwtSecretFile), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(jwtSecretFile), 0o750); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(jwtSecretFile), err)
 	}
 	if err := os.WriteFile(jwtSecretFile, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {

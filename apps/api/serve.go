@@ -132,7 +132,8 @@ func serve(ctx context.Context, cfg *config.Config, log *slog.Logger, getenv fun
 		}
 		return nil
 	})
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on HTTP_ADDR %s: %w", cfg.HTTP.Addr, err)
 	}

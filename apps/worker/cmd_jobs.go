@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -32,17 +31,17 @@ func jobsCommand(withConfig configured, stdout io.Writer) *cobra.Command {
 	})
 	// withQueue opens the database and a queue that only manages jobs, then runs fn.
 	withQueue := func(fn func(ctx context.Context, db *bun.DB, q *jobs.Queue, args []string) error) func(*cobra.Command, []string) error {
-		return withConfig(func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+		return withConfig(func(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) (err error) {
 			db, err := startup.OpenDatabase(ctx, cfg, log)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer func() { err = errors.Join(err, db.Close()) }()
 			q, err := queue(ctx, cfg, db, log)
 			if err != nil {
 				return err
 			}
-			defer q.Stop(context.WithoutCancel(ctx))
+			defer func() { err = errors.Join(err, q.Stop(context.WithoutCancel(ctx))) }()
 			return fn(ctx, db, q, args)
 		})
 	}
@@ -103,8 +102,8 @@ func jobsCommand(withConfig configured, stdout io.Writer) *cobra.Command {
 	retry.RunE = withQueue(func(ctx context.Context, _ *bun.DB, q *jobs.Queue, args []string) error {
 		if allFailed {
 			n, err := retryAllFailed(ctx, q)
-			fmt.Fprintf(stdout, "retried %d failed jobs\n", n)
-			return err
+			_, werr := fmt.Fprintf(stdout, "retried %d failed jobs\n", n)
+			return errors.Join(err, werr)
 		}
 		id, err := jobID(retry, args[0])
 		if err != nil {
@@ -175,17 +174,17 @@ func retryAllFailed(ctx context.Context, q *jobs.Queue) (int, error) {
 }
 
 func printJobs(w io.Writer, rows []*rivertype.JobRow) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tATTEMPT\tQUEUE\tSCHEDULED\tLAST ERROR")
+	t := startup.NewTable(w)
+	t.Row("ID\tKIND\tSTATE\tATTEMPT\tQUEUE\tSCHEDULED\tLAST ERROR")
 	for _, r := range rows {
 		lastErr := ""
 		if len(r.Errors) > 0 {
 			lastErr = r.Errors[len(r.Errors)-1].Error
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", r.ID, r.Kind, r.State, r.Attempt, r.MaxAttempts, r.Queue,
+		t.Row("%d\t%s\t%s\t%d/%d\t%s\t%s\t%s", r.ID, r.Kind, r.State, r.Attempt, r.MaxAttempts, r.Queue,
 			r.ScheduledAt.UTC().Format(time.RFC3339), lastErr)
 	}
-	return tw.Flush()
+	return t.Flush()
 }
 
 // printStats counts River's jobs by state and kind: one grouped query, the same SQL on both
@@ -199,13 +198,13 @@ func printStats(ctx context.Context, w io.Writer, db bun.IDB) error {
 	if err := db.NewRaw("SELECT state, kind, count(*) AS n FROM river_job GROUP BY state, kind ORDER BY state, kind").Scan(ctx, &rows); err != nil {
 		return fmt.Errorf("jobs stats: %w", err)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STATE\tKIND\tJOBS")
+	t := startup.NewTable(w)
+	t.Row("STATE\tKIND\tJOBS")
 	var total int64
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\n", r.State, r.Kind, r.N)
+		t.Row("%s\t%s\t%d", r.State, r.Kind, r.N)
 		total += r.N
 	}
-	fmt.Fprintf(tw, "total\t\t%d\n", total)
-	return tw.Flush()
+	t.Row("total\t\t%d", total)
+	return t.Flush()
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -92,12 +93,12 @@ func newCLI(getenv func(string) string, stdout io.Writer) *startup.CLI {
 	return cli
 }
 
-func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path string, stdout io.Writer) error {
+func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path string, stdout io.Writer) (err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	defer f.Close()
+	defer func() { err = errors.Join(err, f.Close()) }()
 	var size int64
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
@@ -106,19 +107,19 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { err = errors.Join(err, db.Close()) }()
 	q, err := queue(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
-	defer q.Stop(context.WithoutCancel(ctx))
+	defer func() { err = errors.Join(err, q.Stop(context.WithoutCancel(ctx))) }()
 	// The import raises ArticlePublished for every article, as POST /api/articles does: the
 	// same listeners insert the same jobs in each batch's transaction.
 	ev, err := conduit.NewEvents(startup.EventsConfig(cfg, log, nil))
 	if err != nil {
 		return err
 	}
-	defer ev.Close(context.WithoutCancel(ctx))
+	defer func() { err = errors.Join(err, ev.Close(context.WithoutCancel(ctx))) }()
 	// The cache is opened only to broadcast the invalidations of what the import changes (the
 	// tag list) to the API instances; on the embedded SQLite default there is no broadcast
 	// across processes and the API's copy lasts until CACHE_TTL.
@@ -126,12 +127,20 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer func() { err = errors.Join(err, c.Close()) }()
 	if err := listeners.Register(ev, listeners.Deps{Queue: q, Cache: c}); err != nil {
 		return err
 	}
 
 	opts := importer.Options{DB: db, Events: ev}
+	// say prints a progress or skipped-line message from the importer's callbacks, which
+	// return nothing: the first write error is kept and returned with the import's.
+	var outErr error
+	say := func(w io.Writer, format string, a ...any) {
+		if outErr == nil {
+			_, outErr = fmt.Fprintf(w, format, a...)
+		}
+	}
 	var bar *progressbar.ProgressBar
 	if out, ok := stdout.(*os.File); ok && isatty.IsTerminal(out.Fd()) {
 		bar = progressbar.NewOptions64(size,
@@ -145,7 +154,7 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 		opts.Progress = func(read int64, _ importer.Report) { _ = bar.Set64(read) }
 		opts.Invalid = func(n int, reason string) {
 			_ = bar.Clear()
-			fmt.Fprintf(out, "line %d: skipped: %s\n", n, reason)
+			say(out, "line %d: skipped: %s\n", n, reason)
 		}
 	} else {
 		start, last := time.Now(), time.Time{}
@@ -155,17 +164,17 @@ func importCmd(ctx context.Context, cfg *config.Config, log *slog.Logger, path s
 			}
 			last = time.Now()
 			rate := float64(r.Lines) / max(time.Since(start).Seconds(), 1e-3)
-			fmt.Fprintf(stdout, "progress: %d/%d bytes, %d lines (%d imported, %d duplicates, %d invalid), %.0f lines/s\n",
+			say(stdout, "progress: %d/%d bytes, %d lines (%d imported, %d duplicates, %d invalid), %.0f lines/s\n",
 				read, size, r.Lines, r.Imported, r.Duplicates, r.Invalid, rate)
 		}
-		opts.Invalid = func(n int, reason string) { fmt.Fprintf(stdout, "line %d: skipped: %s\n", n, reason) }
+		opts.Invalid = func(n int, reason string) { say(stdout, "line %d: skipped: %s\n", n, reason) }
 	}
 	rep, err := importer.Run(ctx, f, opts)
 	if bar != nil {
 		_ = bar.Finish()
 	}
-	fmt.Fprintf(stdout, "import: %d lines, %d imported, %d duplicates, %d invalid\n", rep.Lines, rep.Imported, rep.Duplicates, rep.Invalid)
-	return err
+	say(stdout, "import: %d lines, %d imported, %d duplicates, %d invalid\n", rep.Lines, rep.Imported, rep.Duplicates, rep.Invalid)
+	return errors.Join(err, outErr)
 }
 
 // startCPUProfile writes a CPU profile to path until the returned function is called.

@@ -76,7 +76,11 @@ func run(ctx context.Context, args []string) error {
 	if o.keep {
 		fmt.Println("temporary files in", tmp)
 	} else {
-		defer os.RemoveAll(tmp)
+		defer func() {
+			if err := os.RemoveAll(tmp); err != nil {
+				fmt.Fprintln(os.Stderr, "remove temporary files:", err)
+			}
+		}()
 	}
 	ld, err := pickLoader(o)
 	if err != nil {
@@ -156,7 +160,7 @@ func freshDatabase(ctx context.Context, pgURL string) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
-	defer c.Close(ctx)
+	defer func() { _ = c.Close(ctx) }() // the admin session only made the database: nothing to lose
 	ident := pgx.Identifier{name}.Sanitize()
 	if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
 		return nil, fmt.Errorf("drop %s: %w", name, err)
@@ -225,7 +229,7 @@ func (s *session) runDialect(ctx context.Context, dialect string, ld loader, sec
 		return err
 	}
 	if stats != nil {
-		defer stats.Close(context.Background())
+		defer func() { _ = stats.Close(context.WithoutCancel(ctx)) }() // a read-only session
 	}
 	type target struct {
 		name string
@@ -394,7 +398,7 @@ func fetchShape(ctx context.Context, url, token string) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the end below; a close error loses nothing
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
@@ -448,7 +452,9 @@ func recordProfile(ctx context.Context, o options, ld loader, api binary, secret
 	if err != nil {
 		return err
 	}
-	stats.Close(ctx)
+	if err := stats.Close(ctx); err != nil {
+		return fmt.Errorf("close the statistics session: %w", err)
+	}
 	env := append([]string{"DATABASE_URL=" + dbURL, "JWT_SECRET=" + secret, "DATABASE_AUTO_MIGRATE=false"}, o.apiEnv...)
 	p, err := start(ctx, "profiled-api", api.path, []string{"serve"}, env, tmp)
 	if err != nil {
@@ -463,12 +469,17 @@ func recordProfile(ctx context.Context, o options, ld loader, api binary, secret
 	}
 	done := make(chan got, 1)
 	go func() {
-		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", p.admin, secs))
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", p.admin, secs), nil)
 		if err != nil {
 			done <- got{err: fmt.Errorf("profile: %w", err)}
 			return
 		}
-		defer resp.Body.Close()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- got{err: fmt.Errorf("profile: %w", err)}
+			return
+		}
+		defer func() { _ = resp.Body.Close() }() // read to the end below
 		b, err := io.ReadAll(resp.Body)
 		if err == nil && resp.StatusCode != http.StatusOK {
 			err = fmt.Errorf("profile: status %d: %s", resp.StatusCode, b)

@@ -113,8 +113,9 @@ feed:
 		}
 	}
 	close(next)
-	go func() {
-		for range next {
+	go func() { // drain what the feed left, so no worker blocks on it
+		for n := range next {
+			_ = n
 		}
 	}()
 	wg.Wait()
@@ -155,7 +156,7 @@ func (c *client) do(ctx context.Context, method, path, token string, in, out any
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the end below; a close error loses nothing
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return fmt.Errorf("%s %s: read: %w", method, path, err)

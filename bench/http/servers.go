@@ -58,7 +58,8 @@ func buildBase(ctx context.Context, root, ref, out string) (int64, error) {
 		return 0, fmt.Errorf("git worktree add %s: %w\n%s", ref, err, b)
 	}
 	defer func() {
-		rm := exec.Command("git", "worktree", "remove", "--force", dir)
+		// Clean up even when ctx has ended (interrupted run).
+		rm := exec.CommandContext(context.WithoutCancel(ctx), "git", "worktree", "remove", "--force", dir)
 		rm.Dir = root
 		_ = rm.Run()
 	}()
@@ -75,8 +76,9 @@ type process struct {
 	done  chan error
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freeAddr(ctx context.Context) (string, error) {
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("free port: %w", err)
 	}
@@ -90,11 +92,11 @@ func freeAddr() (string, error) {
 // start runs path with args and env (on top of a minimal environment), logging to logDir, and
 // waits until GET /api/tags answers 200.
 func start(ctx context.Context, name, path string, args, env []string, logDir string) (*process, error) {
-	addr, err := freeAddr()
+	addr, err := freeAddr(ctx)
 	if err != nil {
 		return nil, err
 	}
-	admin, err := freeAddr()
+	admin, err := freeAddr(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +105,9 @@ func start(ctx context.Context, name, path string, args, env []string, logDir st
 	if err != nil {
 		return nil, fmt.Errorf("log for %s: %w", name, err)
 	}
-	cmd := exec.Command(path, args...)
+	cmd := exec.CommandContext(ctx, path, args...)
+	// When ctx ends, stop it as stop does (SIGTERM), not with exec's default SIGKILL.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"HTTP_ADDR=" + addr, "ADMIN_ADDR=" + admin, "LIMIT_ADDR=" + addr}, env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -119,13 +123,18 @@ func start(ctx context.Context, name, path string, args, env []string, logDir st
 		select {
 		case err := <-p.done:
 			p.done <- err
-			return nil, fmt.Errorf("%s exited before it was ready (%v); log %s:\n%s", name, err, logPath, tail(logPath))
+			return nil, fmt.Errorf("%s exited before it was ready (%w); log %s:\n%s", name, err, logPath, tail(logPath))
 		case <-ctx.Done():
 			p.stop()
 			return nil, fmt.Errorf("start %s: %w", name, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
-		resp, err := http.Get(p.url + "/api/tags")
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url+"/api/tags", nil)
+		if err != nil {
+			p.stop()
+			return nil, fmt.Errorf("start %s: %w", name, err)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -174,7 +183,7 @@ func readMemory(pid int) (memory, error) {
 	if err != nil {
 		return memory{}, fmt.Errorf("smaps_rollup: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	var m memory
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -14,7 +14,7 @@ import (
 // made it happen. Listeners (package listeners) react: in the transaction (jobs inserted
 // with it), after it commits (cache invalidation), or on the goroutine pool (cache warming).
 
-// ArticlePublished: a new article exists.
+// ArticlePublished says a new article exists.
 type ArticlePublished struct {
 	ArticleID int64    `json:"article_id"`
 	AuthorID  int64    `json:"author_id"`
@@ -22,7 +22,7 @@ type ArticlePublished struct {
 	Tags      []string `json:"tags"`
 }
 
-// ArticleUpdated: an article's fields changed. OldTags and Tags differ only when TagsChanged.
+// ArticleUpdated says an article's fields changed. OldTags and Tags differ only when TagsChanged.
 type ArticleUpdated struct {
 	ArticleID   int64    `json:"article_id"`
 	AuthorID    int64    `json:"author_id"`
@@ -33,7 +33,7 @@ type ArticleUpdated struct {
 	Tags        []string `json:"tags"`
 }
 
-// ArticleDeleted: an article is gone, with its comments, favorites and tag links.
+// ArticleDeleted says an article is gone, with its comments, favorites and tag links.
 type ArticleDeleted struct {
 	ArticleID int64    `json:"article_id"`
 	AuthorID  int64    `json:"author_id"`
@@ -41,46 +41,46 @@ type ArticleDeleted struct {
 	Tags      []string `json:"tags"`
 }
 
-// ArticleFavorited: a user favorited an article (not raised when it already was).
+// ArticleFavorited says a user favorited an article (not raised when it already was).
 type ArticleFavorited struct {
 	ArticleID int64  `json:"article_id"`
 	UserID    int64  `json:"user_id"`
 	Slug      string `json:"slug"`
 }
 
-// ArticleUnfavorited: a user took back a favorite (not raised when there was none).
+// ArticleUnfavorited says a user took back a favorite (not raised when there was none).
 type ArticleUnfavorited ArticleFavorited
 
-// UserRegistered: a new account exists.
+// UserRegistered says a new account exists.
 type UserRegistered struct {
 	UserID   int64  `json:"user_id"`
 	Username string `json:"username"`
 }
 
-// UserUpdated: an account's fields changed.
+// UserUpdated says an account's fields changed.
 type UserUpdated struct {
 	UserID      int64  `json:"user_id"`
 	Username    string `json:"username"`
 	OldUsername string `json:"old_username"`
 }
 
-// UserFollowed: FollowerID now follows FolloweeID (not raised when it already did).
+// UserFollowed says FollowerID now follows FolloweeID (not raised when it already did).
 type UserFollowed struct {
 	FollowerID int64 `json:"follower_id"`
 	FolloweeID int64 `json:"followee_id"`
 }
 
-// UserUnfollowed: FollowerID no longer follows FolloweeID (not raised when it did not).
+// UserUnfollowed says FollowerID no longer follows FolloweeID (not raised when it did not).
 type UserUnfollowed UserFollowed
 
-// CommentAdded: a comment was posted under an article.
+// CommentAdded says a comment was posted under an article.
 type CommentAdded struct {
 	CommentID int64 `json:"comment_id"`
 	ArticleID int64 `json:"article_id"`
 	AuthorID  int64 `json:"author_id"`
 }
 
-// CommentDeleted: a comment was removed.
+// CommentDeleted says a comment was removed.
 type CommentDeleted CommentAdded
 
 // Events holds one perfcore dispatcher per domain event. Listeners are registered on it

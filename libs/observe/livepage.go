@@ -100,10 +100,10 @@ func (lp *livePage) register(mux *http.ServeMux) error {
 	mux.HandleFunc(LivePagePath+"ws", func(w http.ResponseWriter, r *http.Request) {
 		ws(&trackingWriter{ResponseWriter: w, lp: lp}, r)
 	})
-	mux.HandleFunc("GET "+LivePagePath+"brisk.json", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+LivePagePath+"brisk.json", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, lp.src.status())
 	})
-	mux.HandleFunc("GET "+LivePagePath+"brisk.js", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+LivePagePath+"brisk.js", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		_, _ = w.Write(livePageJS)
 	})

@@ -53,7 +53,10 @@ func TestLivePageServesOurPlotsFromTheRegistryAndClosesItsSockets(t *testing.T) 
 		t.Fatalf("GET brisk.js: %d %.200s", code, body)
 	}
 
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(admin, "http")+"/debug/statsviz/ws", nil)
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(admin, "http")+"/debug/statsviz/ws", nil)
+	if resp != nil { // the handshake's response: its body is empty, closed for form's sake
+		resp.Body.Close()
+	}
 	if err != nil {
 		t.Fatalf("dial the page's websocket: %v", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -252,8 +251,8 @@ func (c *CLI) ConfigCommand() *cobra.Command {
 
 // WriteSettings prints cfg's settings as a table, in the Settings table's order.
 func WriteSettings(w io.Writer, cfg *config.Config, app config.App) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tVARIABLE\tVALUE\tSOURCE")
+	t := NewTable(w)
+	t.Row("KEY\tVARIABLE\tVALUE\tSOURCE")
 	for _, s := range config.Settings() {
 		if !s.Reads(app) {
 			continue
@@ -262,9 +261,9 @@ func WriteSettings(w io.Writer, cfg *config.Config, app config.App) error {
 		if v == "" {
 			v = `""`
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Key, s.Env, v, cfg.Sources[s.Key])
+		t.Row("%s\t%s\t%s\t%s", s.Key, s.Env, v, cfg.Sources[s.Key])
 	}
-	return tw.Flush()
+	return t.Flush()
 }
 
 // VersionCommand is `version`: the build's version and the Go it was built with.

@@ -247,7 +247,8 @@ func exitCode(name string, err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, name+":", err)
+	// The process exits next: a failed write to stderr has nowhere left to be reported.
+	_, _ = fmt.Fprintln(stderr, name+":", err)
 	var ce *config.Error
 	var ue UsageError
 	if errors.As(err, &ce) || errors.As(err, &ue) {

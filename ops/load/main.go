@@ -156,7 +156,7 @@ func livePageLine(ctx context.Context, page string) string {
 	if err == nil {
 		var resp *http.Response
 		if resp, err = http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close() // only the status is wanted
 			if resp.StatusCode == http.StatusOK {
 				return "load: watch it live at " + page + " (requests, latency, pool, optimizer, cache, jobs; the admin listener only)"
 			}

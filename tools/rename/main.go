@@ -10,6 +10,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,7 +24,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "rename:", err)
 		os.Exit(2)
 	}
@@ -31,13 +32,14 @@ func main() {
 
 var modulePath = regexp.MustCompile(`^[a-z0-9.-]+(/[A-Za-z0-9._~-]+)+$`)
 
-func run(args []string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fset := flag.NewFlagSet("rename", flag.ContinueOnError)
 	fset.SetOutput(stdout)
 	dir := fset.String("dir", ".", "the repository root")
 	dry := fset.Bool("dry-run", false, "list the files that would change, change nothing")
 	fset.Usage = func() {
-		fmt.Fprintln(stdout, "usage: rename [-dir ROOT] [-dry-run] NEW_MODULE_PATH\n\nexample: rename example.com/acme/shop")
+		// flag's Usage returns nothing, and PrintDefaults below drops its write errors too.
+		_, _ = fmt.Fprintln(stdout, "usage: rename [-dir ROOT] [-dry-run] NEW_MODULE_PATH\n\nexample: rename example.com/acme/shop")
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
@@ -51,7 +53,7 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	files, err := listFiles(*dir)
+	files, err := listFiles(ctx, *dir)
 	if err != nil {
 		return err
 	}
@@ -64,15 +66,19 @@ func run(args []string, stdout io.Writer) error {
 		if ok {
 			changed++
 			if *dry {
-				fmt.Fprintln(stdout, "would change", f)
+				if _, err := fmt.Fprintln(stdout, "would change", f); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "%s → %s, %s → %s: %d files changed\n", r.oldPath, r.newPath, r.oldName, r.newName, changed)
-	if !*dry {
-		fmt.Fprintln(stdout, "next: go build work && go test work; then read docs/template.md")
+	if _, err := fmt.Fprintf(stdout, "%s → %s, %s → %s: %d files changed\n", r.oldPath, r.newPath, r.oldName, r.newName, changed); err != nil {
+		return err
 	}
-	return nil
+	if !*dry {
+		_, err = fmt.Fprintln(stdout, "next: go build work && go test work; then read docs/template.md")
+	}
+	return err
 }
 
 // renamer holds the replacements, longest first.
@@ -146,8 +152,8 @@ func (r *renamer) file(path string, dry bool) (bool, error) {
 }
 
 // listFiles lists the files git tracks under dir, or every file when dir is no git checkout.
-func listFiles(dir string) ([]string, error) {
-	cmd := exec.Command("git", "ls-files", "-z")
+func listFiles(ctx context.Context, dir string) ([]string, error) {
+	cmd := exec.CommandContext(ctx, "git", "ls-files", "-z")
 	cmd.Dir = dir
 	if out, err := cmd.Output(); err == nil {
 		var files []string

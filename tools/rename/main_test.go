@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,7 @@ func TestServiceName(t *testing.T) {
 func TestRefusesBadPaths(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{nil, {"shop"}, {"Example.com/x y"}, {"a/b", "c/d"}} {
-		if err := run(append([]string{"-dir", "../.."}, args...), &strings.Builder{}); err == nil {
+		if err := run(context.Background(), append([]string{"-dir", "../.."}, args...), &strings.Builder{}); err == nil {
 			t.Errorf("rename %v succeeded", args)
 		}
 	}
@@ -67,7 +68,7 @@ func TestRenamedCopyBuildsAndPassesTests(t *testing.T) {
 		}
 	}
 	var log strings.Builder
-	if err := run([]string{"-dir", dst, "example.com/acme/shop"}, &log); err != nil {
+	if err := run(context.Background(), []string{"-dir", dst, "example.com/acme/shop"}, &log); err != nil {
 		t.Fatalf("rename: %v\n%s", err, log.String())
 	}
 	oldPath := "github.com/brisk-go/" + "brisk"

@@ -297,8 +297,8 @@ func (s *Server) page(c *gin.Context, feed bool) {
 		Articles      []articleJSON `json:"articles"`
 		ArticlesCount int           `json:"articlesCount"`
 	}{Articles: make([]articleJSON, 0, limit)}
-	err := func() error {
-		defer res.Close()
+	err := func() (err error) {
+		defer func() { err = errors.Join(err, res.Close()) }()
 		rows, err := res.Query()
 		if err != nil {
 			return fmt.Errorf("page: %w", err)
@@ -335,7 +335,8 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 	case err := <-errc:
 		return fmt.Errorf("limit server: %w", err)
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// ctx has ended: shut down within 5s of now, keeping ctx's values.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
 			return fmt.Errorf("limit server: shutdown: %w", err)

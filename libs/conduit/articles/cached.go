@@ -13,11 +13,15 @@ import (
 // Cache tags: what the reads here record their entries under, and what the after-commit
 // listeners flush (package listeners). UserTag is shared with the profile service: a profile
 // change flushes the articles that show it.
+
+// TagsTag is the cache tag of the tag list.
 const TagsTag = "tags"
 
-// ArticleTag and UserTag name the cache tags of an article and of a user.
+// ArticleTag names the cache tag of an article.
 func ArticleTag(id int64) string { return "article:" + strconv.FormatInt(id, 10) }
-func UserTag(id int64) string    { return "user:" + strconv.FormatInt(id, 10) }
+
+// UserTag names the cache tag of a user.
+func UserTag(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
 func (s *Service) getCached(ctx context.Context, slug string) (*conduit.ArticleView, error) {
 	v, err := s.views.RememberTagged(ctx, "article:"+slug, s.ttl, func(ctx context.Context) (conduit.ArticleView, []string, error) {

@@ -60,7 +60,7 @@ func RunWith(ctx context.Context, db *bun.DB, users, articleCount int, out io.Wr
 	if out == nil {
 		out = io.Discard
 	}
-	s, err := newSeeder(db, out, opt)
+	s, err := newSeeder(ctx, db, out, opt)
 	if err != nil {
 		return err
 	}
@@ -76,8 +76,8 @@ func RunWith(ctx context.Context, db *bun.DB, users, articleCount int, out io.Wr
 		return err
 	}
 	p.finish()
-	fmt.Fprintf(out, "seed: done: %d users, %d articles (password %q)\n", users, articleCount, Password)
-	return nil
+	_, err = fmt.Fprintf(out, "seed: done: %d users, %d articles (password %q)\n", users, articleCount, Password)
+	return err
 }
 
 type seeder struct {
@@ -90,7 +90,7 @@ type seeder struct {
 	tagIDs []int64
 }
 
-func newSeeder(db *bun.DB, out io.Writer, opt Options) (*seeder, error) {
+func newSeeder(ctx context.Context, db *bun.DB, out io.Writer, opt Options) (*seeder, error) {
 	rng := opt.Rand
 	if rng == nil {
 		rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
@@ -103,7 +103,7 @@ func newSeeder(db *bun.DB, out io.Writer, opt Options) (*seeder, error) {
 	if cost == 0 {
 		cost = bcrypt.DefaultCost
 	}
-	hash, err := auth.Passwords{Cost: cost}.Hash(context.Background(), Password)
+	hash, err := auth.Passwords{Cost: cost}.Hash(ctx, Password)
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
@@ -318,7 +318,8 @@ func (p *progress) add(what string, n int) {
 		_ = p.bar.Add(n)
 		return
 	}
-	fmt.Fprintf(p.out, "seed: %s: %d/%d rows\n", what, p.done, p.total)
+	// Progress lines are a courtesy: the final "done" line reports a broken output.
+	_, _ = fmt.Fprintf(p.out, "seed: %s: %d/%d rows\n", what, p.done, p.total)
 }
 
 func (p *progress) finish() {

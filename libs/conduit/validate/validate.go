@@ -13,17 +13,17 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
-// Required checks that value is not blank and at most max characters (runes) long.
-func Required(p apperr.Problems, field, value string, max int) {
+// Required checks that value is not blank and at most maxLen characters (runes) long.
+func Required(p apperr.Problems, field, value string, maxLen int) {
 	if strings.TrimSpace(value) == "" {
 		p.Add(field, "can't be blank")
 		return
 	}
-	MaxLen(p, field, value, max)
+	MaxLen(p, field, value, maxLen)
 }
 
-// MaxLen checks that value is at most max characters (runes) long.
-func MaxLen(p apperr.Problems, field, value string, max int) {
+// MaxLen checks that value is at most maxLen characters (runes) long.
+func MaxLen(p apperr.Problems, field, value string, maxLen int) {
 	if !utf8.ValidString(value) {
 		p.Add(field, "is not valid UTF-8")
 		return
@@ -33,8 +33,8 @@ func MaxLen(p apperr.Problems, field, value string, max int) {
 		p.Add(field, "must not contain NUL characters")
 		return
 	}
-	if n := utf8.RuneCountInString(value); n > max {
-		p.Add(field, "is too long (maximum is %d characters)", max)
+	if n := utf8.RuneCountInString(value); n > maxLen {
+		p.Add(field, "is too long (maximum is %d characters)", maxLen)
 	}
 }
 
@@ -62,13 +62,13 @@ func Email(p apperr.Problems, field, value string) {
 	}
 }
 
-// URL checks that a non-empty value is an absolute http(s) URL of at most max characters.
-func URL(p apperr.Problems, field, value string, max int) {
+// URL checks that a non-empty value is an absolute http(s) URL of at most maxLen characters.
+func URL(p apperr.Problems, field, value string, maxLen int) {
 	if value == "" {
 		return
 	}
-	if len(value) > max {
-		p.Add(field, "is too long (maximum is %d characters)", max)
+	if len(value) > maxLen {
+		p.Add(field, "is too long (maximum is %d characters)", maxLen)
 		return
 	}
 	if strings.IndexByte(value, 0) >= 0 {

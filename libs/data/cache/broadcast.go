@@ -271,7 +271,7 @@ func (c *Cache) publish(ctx context.Context, msg message) error {
 	}
 	if err != nil {
 		b.pendingAll.Store(true)
-		b.errs.Add(context.Background(), 1, b.attrs)
+		b.errs.Add(context.WithoutCancel(ctx), 1, b.attrs)       // counted even when ctx ended
 		if ctx.Err() == nil && !errors.Is(err, ErrUnavailable) { // the cool-down was logged when it began
 			c.opts.Logger.WarnContext(ctx, "cache: invalidation not broadcast; every instance will drop its in-process cache once it can be", "mode", b.mode, "err", err)
 		}
@@ -295,10 +295,10 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// backoff is the wait before the n-th reconnection attempt: 50ms doubling to max.
-func backoff(n int, max time.Duration) time.Duration {
+// backoff is the wait before the n-th reconnection attempt: 50ms doubling to ceiling.
+func backoff(n int, ceiling time.Duration) time.Duration {
 	d := 50 * time.Millisecond << min(n, 10)
-	return min(d, max)
+	return min(d, ceiling)
 }
 
 // Hub connects the LocalBroadcast caches of one process.

@@ -99,7 +99,7 @@ func (l *pgLink) listenOnce(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("connect to listen: %w", err)
 	}
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second) // ctx may have ended
 		_ = conn.Close(cctx)
 		cancel()
 	}()

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -744,5 +745,72 @@ func TestTooManyLostInvalidationsWipeThePrefix(t *testing.T) {
 	got, err := n.GetMany(ctx, []string{"kept-1", "kept-2"})
 	if err != nil || len(got) != 0 {
 		t.Fatalf("after the wipe: %v %v, want nothing", got, err)
+	}
+}
+
+// Options without a DefaultTTL give ttl 0 a default of 5 minutes: a zero Options must not
+// mean "never expires" (Redis keeps a key set with expiry 0 for ever).
+func TestDefaultTTLIsFiveMinutes(t *testing.T) {
+	t.Parallel()
+	url := os.Getenv("TEST_REDIS_URL")
+	if url == "" {
+		if os.Getenv("BRISK_REQUIRE_REDIS") == "1" {
+			t.Fatal("TEST_REDIS_URL not set and BRISK_REQUIRE_REDIS=1")
+		}
+		t.Skip("TEST_REDIS_URL not set: the expiry is read from Redis")
+	}
+	ctx := context.Background()
+	p := prefix(t)
+	rc, err := cache.NewRedis(ctx, cache.RedisOptions{Options: cache.Options{Logger: quiet}, URL: url, Prefix: p, NoTracing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rc.Close(); dropPrefix(t, url, p) })
+	if err := cache.Of[int](rc).Set(ctx, "k", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := redis.NewClient(opt)
+	defer raw.Close()
+	ttl, err := raw.PTTL(ctx, p+"v:k").Result() // the Redis driver keeps values under PREFIX v:
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl <= 4*time.Minute || ttl > 5*time.Minute {
+		t.Fatalf("a key set with ttl 0 and no DefaultTTL expires in %v, want 5m (a little less by now)", ttl)
+	}
+}
+
+// A failed call is logged on the cache's own Logger, unless the caller's context has ended
+// (the caller gave up: its cancellation is no cache failure worth a WARN).
+func TestFailuresAreLoggedUnlessTheCallerGaveUp(t *testing.T) {
+	var logs strings.Builder
+	c, err := cache.NewMemory(cache.MemoryOptions{Options: cache.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+	if err := cache.Of[string](c).Set(ctx, "k", "text", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	// Read as an int, the stored string is a failure of the call.
+	if _, _, err := cache.Of[int](c).Get(ctx, "k"); err == nil {
+		t.Fatal("reading a string as an int did not fail")
+	}
+	if !strings.Contains(logs.String(), "cache call failed") || !strings.Contains(logs.String(), "key=k") {
+		t.Fatalf("the failure is not on the cache's Logger; it logged %q", logs.String())
+	}
+	logs.Reset()
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, _, err := cache.Of[int](c).Get(gone, "k"); err == nil {
+		t.Fatal("reading a string as an int did not fail")
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("a call whose caller had gone was logged: %q", logs.String())
 	}
 }

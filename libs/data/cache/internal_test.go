@@ -21,7 +21,7 @@ type racingDriver struct {
 
 func (r *racingDriver) get(ctx context.Context, key string) (any, bool, error) {
 	if r.looks.Add(1) == 1 {
-		_ = r.memory.set(ctx, []item{{key, "stored-by-another-flight"}}, time.Minute, nil)
+		_ = r.set(ctx, []item{{key, "stored-by-another-flight"}}, time.Minute, nil)
 		return nil, false, nil
 	}
 	return r.memory.get(ctx, key)
@@ -137,5 +137,21 @@ func TestPausedRedisTripsTheCooldown(t *testing.T) {
 	}
 	if _, _, _, err := d.getTTL(context.Background(), "k"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("during the cool-down: %v, want ErrUnavailable", err)
+	}
+}
+
+// The wait between reconnection attempts doubles from 50ms up to the ceiling: a broken
+// channel is retried at once neither in a tight loop nor ever more slowly than the ceiling.
+func TestBackoffDoublesUpToTheCeiling(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{
+		{0, 50 * time.Millisecond}, {1, 100 * time.Millisecond}, {3, 400 * time.Millisecond},
+		{6, 3200 * time.Millisecond}, {7, 5 * time.Second}, {1000, 5 * time.Second},
+	} {
+		if got := backoff(tc.n, 5*time.Second); got != tc.want {
+			t.Errorf("backoff(%d, 5s) = %v, want %v", tc.n, got, tc.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 )
 
 // A push that read the state as running just before Stop finished lands in a
@@ -147,5 +148,45 @@ func TestMapIntoAFullQueueFails(t *testing.T) {
 	recv(t, "Map returns", done)
 	if !errors.Is(err, ErrQueueFull) || out != nil {
 		t.Fatalf("Map into a full queue = %v, %v; want ErrQueueFull", out, err)
+	}
+}
+
+// A worker that found nothing to do and is about to park can miss a push: the
+// submitter pushed after the worker's last look at the queues but read nIdle
+// before the worker registered as idle, so it woke nobody (and, at MaxWorkers,
+// started nobody). park must look at the queues once more after registering,
+// or the task waits, with a worker asleep beside it, until some later push.
+// The interleaving is reproduced step by step: the push lands with no wake-up,
+// then the worker parks.
+func TestParkSeesAPushItsWakerMissed(t *testing.T) {
+	t.Parallel()
+	p, err := New(Config{Name: "park", MinWorkers: 1, MaxWorkers: 1, Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.state.Store(stateRunning) // as Start leaves it, without starting the worker
+	w := &worker{p: p, wake: make(chan bool, 1)}
+	f := &Future[int]{fn: func(context.Context) (int, error) { return 1, nil }, pool: p}
+	f.tc.Context = context.Background()
+	if !p.queues[Normal].push(item{r: f}) {
+		t.Fatal("push into an empty queue failed")
+	}
+	parked := make(chan struct{})
+	go func() {
+		defer close(parked)
+		w.park()
+	}()
+	select {
+	case <-parked:
+	case <-time.After(patience):
+		w.wake <- false // let it go, so that the test ends without a leaked goroutine
+		<-parked
+		t.Fatalf("park slept for %v with a task queued and nobody to wake it: a lost wake-up", patience)
+	}
+	if n := p.nIdle.Load(); n != 0 || len(p.idle) != 0 {
+		t.Errorf("the worker left park but is still listed idle (nIdle %d, idle list %d)", n, len(p.idle))
+	}
+	if it, ok := w.next(); !ok || it.r != f {
+		t.Error("the queued task is not the next one the worker takes")
 	}
 }

@@ -4,6 +4,7 @@
 package faultproxy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -28,6 +29,8 @@ type Proxy struct {
 	Delay  time.Duration // per chunk, in Slow
 
 	ln    net.Listener
+	life  context.Context // ends at Close: a dial to the target in progress is abandoned
+	stop  context.CancelFunc
 	mu    sync.Mutex
 	mode  Mode
 	wake  chan struct{} // closed and replaced on every mode change
@@ -37,11 +40,15 @@ type Proxy struct {
 
 // Start listens on a free loopback port and forwards to target.
 func Start(target string) (*Proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	life, stop := context.WithCancel(context.Background())
+	var lc net.ListenConfig
+	ln, err := lc.Listen(life, "tcp", "127.0.0.1:0")
 	if err != nil {
+		stop()
 		return nil, err
 	}
-	p := &Proxy{Target: target, Delay: 50 * time.Millisecond, ln: ln, wake: make(chan struct{}), conns: map[net.Conn]struct{}{}}
+	p := &Proxy{Target: target, Delay: 50 * time.Millisecond, ln: ln, life: life, stop: stop,
+		wake: make(chan struct{}), conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -71,6 +78,7 @@ func (p *Proxy) Set(m Mode) {
 // Close stops the proxy and closes every connection.
 func (p *Proxy) Close() error {
 	err := p.ln.Close()
+	p.stop()
 	p.Set(Cut)
 	p.wg.Wait()
 	return err
@@ -112,7 +120,8 @@ func (p *Proxy) accept() {
 func (p *Proxy) serve(client net.Conn) {
 	defer p.wg.Done()
 	defer p.untrack(client)
-	server, err := net.DialTimeout("tcp", p.Target, 5*time.Second)
+	d := net.Dialer{Timeout: 5 * time.Second}
+	server, err := d.DialContext(p.life, "tcp", p.Target)
 	if err != nil {
 		return
 	}

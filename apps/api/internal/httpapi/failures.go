@@ -60,7 +60,7 @@ func renderErrors(log *slog.Logger) gin.HandlerFunc {
 			}
 			return
 		}
-		switch classify(err, client, c.GetBool(deadlinePassedKey)) {
+		switch classify(client, err, c.GetBool(deadlinePassedKey)) {
 		case classClientGone:
 			c.AbortWithStatus(StatusClientClosedRequest)
 			log.InfoContext(client, "client closed request", requestAttrs(c, StatusClientClosedRequest, err)...)
@@ -89,7 +89,7 @@ const (
 
 // classify names why an uncoded error happened. client is the request's context as the server
 // gave it (before this API's own deadline); deadlinePassed is what the deadline middleware saw.
-func classify(err error, client context.Context, deadlinePassed bool) failureClass {
+func classify(client context.Context, err error, deadlinePassed bool) failureClass {
 	switch {
 	case errors.Is(client.Err(), context.Canceled):
 		return classClientGone

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -40,7 +41,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 			if r == nil {
 				return
 			}
-			if r == http.ErrAbortHandler {
+			if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(r)
 			}
 			if !c.Writer.Written() {
@@ -83,16 +84,16 @@ func cors(allowed []string) gin.HandlerFunc {
 	}
 }
 
-// limitBody refuses bodies over max bytes: at once when Content-Length says so, otherwise
+// limitBody refuses bodies over limit bytes: at once when Content-Length says so, otherwise
 // when the decoder reads past the limit.
-func limitBody(max int64) gin.HandlerFunc {
+func limitBody(limit int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if c.Request.ContentLength > max {
-			writeError(c, http.StatusRequestEntityTooLarge, map[string][]string{"body": {fmt.Sprintf("is too large (maximum is %d bytes)", max)}})
+		if c.Request.ContentLength > limit {
+			writeError(c, http.StatusRequestEntityTooLarge, map[string][]string{"body": {fmt.Sprintf("is too large (maximum is %d bytes)", limit)}})
 			return
 		}
 		if c.Request.Body != nil {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		}
 		c.Next()
 	}

@@ -123,7 +123,7 @@ func TestShutdownTimeoutClosesStuckRequests(t *testing.T) {
 func TestHealthAndReadiness(t *testing.T) {
 	gin.SetMode(gin.ReleaseMode)
 	notReady := errors.New("sqlite schema at version 0, 1 pending (latest 1)")
-	var readyErr error = notReady
+	readyErr := notReady
 	e := gin.New()
 	server.RegisterHealth(e, func(ctx context.Context) error { return readyErr })
 	get := func(path string) (int, string) {

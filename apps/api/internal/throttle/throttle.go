@@ -5,6 +5,7 @@ package throttle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -50,6 +51,7 @@ func NewMemory(now func() time.Time) *Memory {
 	return &Memory{Now: now, keys: map[string]window{}}
 }
 
+// Blocked answers how long key stays blocked: zero until limit failures fall in one window.
 func (m *Memory) Blocked(_ context.Context, key string, limit int) (time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -64,23 +66,25 @@ func (m *Memory) Blocked(_ context.Context, key string, limit int) (time.Duratio
 	return w.ends.Sub(now), nil
 }
 
+// Fail counts a failure for key, starting a window of d when none is running. At MaxKeys
+// keys it drops the expired windows first, and counts nothing when none has expired.
 func (m *Memory) Fail(_ context.Context, key string, d time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.Now()
 	w, ok := m.keys[key]
 	if !ok || !now.Before(w.ends) {
-		max := m.MaxKeys
-		if max <= 0 {
-			max = DefaultMaxKeys
+		maxKeys := m.MaxKeys
+		if maxKeys <= 0 {
+			maxKeys = DefaultMaxKeys
 		}
-		if !ok && len(m.keys) >= max {
+		if !ok && len(m.keys) >= maxKeys {
 			for k, old := range m.keys {
 				if !now.Before(old.ends) {
 					delete(m.keys, k)
 				}
 			}
-			if len(m.keys) >= max {
+			if len(m.keys) >= maxKeys {
 				return nil
 			}
 		}
@@ -91,6 +95,7 @@ func (m *Memory) Fail(_ context.Context, key string, d time.Duration) error {
 	return nil
 }
 
+// Reset forgets key's failures (after a successful login).
 func (m *Memory) Reset(_ context.Context, key string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -112,15 +117,17 @@ func (r Redis) key(k string) string {
 	return r.Prefix + k
 }
 
+// Blocked answers how long key stays blocked: the counter's remaining expiry once it has
+// reached limit.
 func (r Redis) Blocked(ctx context.Context, key string, limit int) (time.Duration, error) {
 	pipe := r.Client.Pipeline()
 	get := pipe.Get(ctx, r.key(key))
 	ttl := pipe.PTTL(ctx, r.key(key))
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return 0, fmt.Errorf("throttle: read %s: %w", key, err)
 	}
 	n, err := get.Int()
-	if err == redis.Nil {
+	if errors.Is(err, redis.Nil) {
 		return 0, nil
 	}
 	if err != nil {
@@ -132,6 +139,7 @@ func (r Redis) Blocked(ctx context.Context, key string, limit int) (time.Duratio
 	return ttl.Val(), nil
 }
 
+// Fail increments key's counter, giving it the expiry d when it is new.
 func (r Redis) Fail(ctx context.Context, key string, d time.Duration) error {
 	pipe := r.Client.TxPipeline()
 	pipe.Incr(ctx, r.key(key))
@@ -142,6 +150,7 @@ func (r Redis) Fail(ctx context.Context, key string, d time.Duration) error {
 	return nil
 }
 
+// Reset deletes key's counter (after a successful login).
 func (r Redis) Reset(ctx context.Context, key string) error {
 	if err := r.Client.Del(ctx, r.key(key)).Err(); err != nil {
 		return fmt.Errorf("throttle: reset %s: %w", key, err)
