@@ -122,7 +122,7 @@ func runImport(ctx context.Context, o options, n int) error {
 	if err != nil {
 		return fmt.Errorf("temp dir: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer removeTemp(tmp)
 	fmt.Println("building the worker from the working tree")
 	worker := filepath.Join(tmp, "worker")
 	if _, err := buildApp(ctx, root, worker, "./apps/worker"); err != nil {
@@ -154,7 +154,9 @@ func runImport(ctx context.Context, o options, n int) error {
 			if err != nil {
 				return err
 			}
-			c.Close(ctx)
+			if err := c.Close(ctx); err != nil {
+				return fmt.Errorf("close the set-up connection: %w", err)
+			}
 			dbURL = o.pgURL
 		}
 		env := append(os.Environ(), "DATABASE_URL="+dbURL, "DATABASE_AUTO_MIGRATE=true", "JWT_SECRET="+randomHex(32))
@@ -399,9 +401,10 @@ func (s sqliteImport) authors(ctx context.Context) error {
 }
 
 func (s sqliteImport) empty(ctx context.Context) error {
-	for _, t := range strings.Split(emptyTables, ", ") {
-		if _, err := s.db.ExecContext(ctx, "DELETE FROM "+t); err != nil {
-			return fmt.Errorf("empty %s: %w", t, err)
+	// SQLite has no TRUNCATE: one DELETE per table of emptyTables, in its order.
+	for _, stmt := range []string{"DELETE FROM article_tags", "DELETE FROM articles", "DELETE FROM tags", "DELETE FROM river_job"} {
+		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
 		}
 	}
 	_, err := s.db.ExecContext(ctx, "DELETE FROM sqlite_sequence WHERE name IN ('articles', 'tags', 'river_job')")

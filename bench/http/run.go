@@ -76,11 +76,7 @@ func run(ctx context.Context, args []string) error {
 	if o.keep {
 		fmt.Println("temporary files in", tmp)
 	} else {
-		defer func() {
-			if err := os.RemoveAll(tmp); err != nil {
-				fmt.Fprintln(os.Stderr, "remove temporary files:", err)
-			}
-		}()
+		defer removeTemp(tmp)
 	}
 	ld, err := pickLoader(o)
 	if err != nil {
@@ -504,4 +500,12 @@ func recordProfile(ctx context.Context, o options, ld loader, api binary, secret
 	}
 	fmt.Printf("wrote %s (%d bytes)\n", o.profile, len(g.b))
 	return nil
+}
+
+// removeTemp removes a run's temporary directory, saying so when it cannot (a deferred
+// clean-up has no error to return into).
+func removeTemp(dir string) {
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "remove temporary files:", err)
+	}
 }

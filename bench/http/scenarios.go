@@ -48,6 +48,14 @@ type scRun struct {
 	sd       *seeded
 	users    int
 	out      io.Writer
+	outErr   error // the first failed write to out
+}
+
+// printf writes a line of the report to out, keeping the first write error for the end.
+func (sc *scRun) printf(format string, a ...any) {
+	if _, err := fmt.Fprintf(sc.out, format, a...); err != nil && sc.outErr == nil {
+		sc.outErr = fmt.Errorf("write the report: %w", err)
+	}
 }
 
 var scenarios = []scenario{
@@ -98,7 +106,7 @@ func runScenarios(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("temp dir: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer removeTemp(tmp)
 	api := binary{name: "api", path: filepath.Join(tmp, "api")}
 	fmt.Println("building the API from the working tree")
 	if _, err := build(ctx, root, api.path); err != nil {
@@ -111,7 +119,11 @@ func runScenarios(ctx context.Context, args []string) error {
 		return err
 	}
 	if stats != nil {
-		defer stats.Close(context.Background())
+		defer func() {
+			if err := stats.Close(context.Background()); err != nil {
+				fmt.Fprintln(os.Stderr, "close the sessions counter:", err)
+			}
+		}()
 	}
 	sc := &scRun{rounds: *rounds, duration: *duration, sd: sd, users: *users, out: os.Stdout}
 	fmt.Printf("\n%s, %s, %d rounds of %s loads, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), *dialect, *rounds, *duration, scMachine())
@@ -120,7 +132,7 @@ func runScenarios(ctx context.Context, args []string) error {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
-	return nil
+	return sc.outErr
 }
 
 func runOneScenario(ctx context.Context, sc *scRun, s scenario, api binary, dbURL, secret, tmp string) error {
@@ -144,14 +156,14 @@ func runOneScenario(ctx context.Context, sc *scRun, s scenario, api binary, dbUR
 		}
 		procs = append(procs, p)
 		urls[v.name] = p.url
-		fmt.Fprintf(sc.out, "- %s: %s\n", v.name, cmpOr(v.env, "defaults"))
+		sc.printf("- %s: %s\n", v.name, cmpOr(v.env, "defaults"))
 	}
 	pids := make([]int, len(procs))
 	for i, p := range procs {
 		pids[i] = p.cmd.Process.Pid
 	}
 	waitIdle(ctx, pids, 30*time.Second)
-	fmt.Fprintln(sc.out)
+	sc.printf("\n")
 	return s.run(ctx, sc, urls)
 }
 
@@ -192,8 +204,8 @@ const listPath = "/api/articles?limit=20"
 // logins). default: the CPU pool as configured by default (one worker per CPU but one);
 // percpu: one worker per CPU; inline: no pool.
 func loginFlood(ctx context.Context, sc *scRun, urls map[string]string) error {
-	fmt.Fprintln(sc.out, "| round | variant | listing alone p50 / p99 | listing during flood p50 / p99 | listing req/s during flood | logins/s ok | logins 503 | load avg |")
-	fmt.Fprintln(sc.out, "|---|---|---:|---:|---:|---:|---:|---:|")
+	sc.printf("%s\n", "| round | variant | listing alone p50 / p99 | listing during flood p50 / p99 | listing req/s during flood | logins/s ok | logins 503 | load avg |")
+	sc.printf("%s\n", "|---|---|---:|---:|---:|---:|---:|---:|")
 	for round := range sc.rounds {
 		for _, name := range []string{"default", "percpu", "inline"} {
 			base := urls[name]
@@ -212,7 +224,7 @@ func loginFlood(ctx context.Context, sc *scRun, urls map[string]string) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(sc.out, "| %d | %s | %s / %s | %s / %s | %.0f | %.1f | %d | %s |\n", round+1, name,
+			sc.printf("| %d | %s | %s / %s | %s / %s | %.0f | %.1f | %d | %s |\n", round+1, name,
 				describe(alone.p50), describe(alone.p99), describe(during.p50), describe(during.p99), during.rps,
 				float64(flood.ok)/flood.elapsed.Seconds(), flood.unavailable, loadavg())
 		}
@@ -225,8 +237,8 @@ type floodResult struct {
 	elapsed                time.Duration
 }
 
-// flood logs the seeded users in from clients goroutines until ctx ends or max logins were sent.
-func (sc *scRun) flood(ctx context.Context, base string, clients int, max int64) floodResult {
+// flood logs the seeded users in from clients goroutines until ctx ends or maxLogins logins were sent.
+func (sc *scRun) flood(ctx context.Context, base string, clients int, maxLogins int64) floodResult {
 	tr := &http.Transport{MaxIdleConnsPerHost: clients}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -237,7 +249,7 @@ func (sc *scRun) flood(ctx context.Context, base string, clients int, max int64)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := c; ctx.Err() == nil && sent.Add(1) <= max; i += clients {
+			for i := c; ctx.Err() == nil && sent.Add(1) <= maxLogins; i += clients {
 				name := fmt.Sprintf("bench_user_%03d", i%sc.users)
 				body := fmt.Sprintf(`{"user":{"email":"%s@bench.example","password":"bench-password-%s"}}`, name, name)
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/users/login", strings.NewReader(body))
@@ -266,8 +278,8 @@ func (sc *scRun) flood(ctx context.Context, base string, clients int, max int64)
 // parallelCount: per round and variant, the signed-in listing at 1 client (p50) and at 64
 // (req/s).
 func parallelCount(ctx context.Context, sc *scRun, urls map[string]string) error {
-	fmt.Fprintln(sc.out, "| round | DATABASE_PARALLEL_COUNT | 1 client p50 | load avg | 64 clients req/s | 64 clients p99 | load avg |")
-	fmt.Fprintln(sc.out, "|---|---|---:|---:|---:|---:|---:|")
+	sc.printf("%s\n", "| round | DATABASE_PARALLEL_COUNT | 1 client p50 | load avg | 64 clients req/s | 64 clients p99 | load avg |")
+	sc.printf("%s\n", "|---|---|---:|---:|---:|---:|---:|")
 	for round := range sc.rounds {
 		for _, name := range []string{"off", "auto", "on"} {
 			one, err := sc.closed(ctx, urls[name]+listPath, sc.sd.token, 1)
@@ -279,7 +291,7 @@ func parallelCount(ctx context.Context, sc *scRun, urls map[string]string) error
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(sc.out, "| %d | %s | %s | %s | %.0f | %s | %s |\n", round+1, name, describe(one.p50), la1, many.rps, describe(many.p99), loadavg())
+			sc.printf("| %d | %s | %s | %s | %.0f | %s | %s |\n", round+1, name, describe(one.p50), la1, many.rps, describe(many.p99), loadavg())
 		}
 	}
 	return nil
@@ -293,8 +305,8 @@ func parallelCount(ctx context.Context, sc *scRun, urls map[string]string) error
 // Goodput is 2xx answers per second that came back within the deadline; admitted p99 is over
 // the 2xx answers.
 func shedding(ctx context.Context, sc *scRun, urls map[string]string) error {
-	fmt.Fprintln(sc.out, "| round | unshedded max req/s | unloaded p99 | offered req/s | variant | goodput req/s (% of max) | admitted p99 (× unloaded) | 503 | late or failed | load avg |")
-	fmt.Fprintln(sc.out, "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+	sc.printf("%s\n", "| round | unshedded max req/s | unloaded p99 | offered req/s | variant | goodput req/s (% of max) | admitted p99 (× unloaded) | 503 | late or failed | load avg |")
+	sc.printf("%s\n", "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|")
 	for round := range sc.rounds {
 		// Signed in: the listing is not served from the cache, so the API (not the load
 		// generator) is what saturates.
@@ -309,7 +321,7 @@ func shedding(ctx context.Context, sc *scRun, urls map[string]string) error {
 		rate := 3 * peak.rps
 		for _, name := range []string{"shed", "shed-cpu30", "noshed"} {
 			r := sc.open(ctx, urls[name]+listPath, sc.sd.token, rate, 2*time.Second)
-			fmt.Fprintf(sc.out, "| %d | %.0f | %s | %.0f | %s | %.0f (%.0f%%) | %s (%.1f×) | %d | %d | %s |\n", round+1, peak.rps,
+			sc.printf("| %d | %.0f | %s | %.0f | %s | %.0f (%.0f%%) | %s (%.1f×) | %d | %d | %s |\n", round+1, peak.rps,
 				describe(idle.p99), rate, name, r.goodput, 100*r.goodput/peak.rps, describe(r.p99), float64(r.p99)/float64(idle.p99),
 				r.shed, r.failed, loadavg())
 		}

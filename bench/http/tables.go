@@ -136,7 +136,9 @@ func runTables(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	c.Close(ctx)
+	if err := c.Close(ctx); err != nil {
+		return fmt.Errorf("close the set-up connection: %w", err)
+	}
 	redisURL := envOr("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 	started := time.Now().UTC()
 	// One go test per package and name depth: a pattern with more levels than a benchmark's

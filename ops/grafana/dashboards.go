@@ -299,7 +299,7 @@ func perfcoreBoard() Board {
 			{Title: "Domain events, shedding, response buffers", Panels: []Panel{
 				{Title: "Listener calls per second", Unit: "ops", Width: 8,
 					Description: "Calls of each domain event's listeners (perfcore.events): cache invalidation after commit, job inserts in the transaction, cache warming on the pool.",
-					Queries: []Query{{Expr: fmt.Sprintf(`sum by (job, event, listener) (rate(perfcore_events_listener_calls_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{event}} → {{listener}}"}}},
+					Queries:     []Query{{Expr: fmt.Sprintf(`sum by (job, event, listener) (rate(perfcore_events_listener_calls_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{event}} → {{listener}}"}}},
 				{Title: "Admitted and shed per second", Unit: "ops", Width: 8,
 					Description: "Requests the overload shedder admitted and refused with 503 (SHED_*); shed stays 0 until the CPU saturates.",
 					Queries: []Query{
@@ -307,7 +307,7 @@ func perfcoreBoard() Board {
 						{Expr: fmt.Sprintf(`sum by (job) (rate(perfcore_shed_dropped_total{%s}[%s]))`, j, rate), Legend: "{{job}} shed"}}},
 				{Title: "Response buffers per second", Unit: "ops", Width: 8,
 					Description: "JSON encoders taken from the response-body pool (MEMORY_*): hit reuses an idle one, miss makes one; a steady miss rate means MEMORY_POOL_SIZE is below the concurrency.",
-					Queries: []Query{{Expr: fmt.Sprintf(`sum by (job, result) (rate(perfcore_mempool_gets_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{result}}"}}},
+					Queries:     []Query{{Expr: fmt.Sprintf(`sum by (job, result) (rate(perfcore_mempool_gets_total{%s}[%s]))`, j, rate), Legend: "{{job}} {{result}}"}}},
 			}},
 			{Title: "Pipelines", Panels: []Panel{
 				{Title: "Items per second by stage", Unit: "ops", Queries: []Query{

@@ -233,12 +233,12 @@ func (d *Dispatcher[T]) Dispatch(ctx context.Context, e T) error {
 		var err error
 		switch l.mode {
 		case modeSync:
-			err = runSync(d, ctx, l, l.fn, e)
+			err = runSync(ctx, d, l, l.fn, e)
 		case modeAfterCommit:
-			if pending != nil && pending.hold(func(ctx context.Context) error { return runSync(d, ctx, l, l.fn, e) }) {
+			if pending != nil && pending.hold(func(ctx context.Context) error { return runSync(ctx, d, l, l.fn, e) }) {
 				continue
 			}
-			err = runSync(d, ctx, l, l.fn, e)
+			err = runSync(ctx, d, l, l.fn, e)
 		case modeAsync:
 			if pending != nil && pending.hold(func(ctx context.Context) error { return d.startAsync(ctx, l, e) }) {
 				continue
@@ -293,11 +293,11 @@ func (d *Dispatcher[T]) DispatchBatch(ctx context.Context, events []T) error {
 		}
 		if l.mode == modeAfterCommit && pending != nil {
 			held := slices.Clone(events)
-			if pending.hold(func(ctx context.Context) error { return runSync(d, ctx, l, Listener[[]T](l.batch), held) }) {
+			if pending.hold(func(ctx context.Context) error { return runSync(ctx, d, l, Listener[[]T](l.batch), held) }) {
 				continue
 			}
 		}
-		if err := runSync(d, ctx, l, Listener[[]T](l.batch), events); err != nil {
+		if err := runSync(ctx, d, l, Listener[[]T](l.batch), events); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -309,17 +309,17 @@ func (d *Dispatcher[T]) DispatchBatch(ctx context.Context, events []T) error {
 			var err error
 			switch l.mode {
 			case modeSync:
-				err = runSync(d, ctx, l, l.fn, e)
+				err = runSync(ctx, d, l, l.fn, e)
 			case modeAfterCommit:
 				if pending != nil {
 					// A copy for the held run, made only here: capturing e itself would move
 					// every event of the loop to the heap, held or not.
 					held := e
-					if pending.hold(func(ctx context.Context) error { return runSync(d, ctx, l, l.fn, held) }) {
+					if pending.hold(func(ctx context.Context) error { return runSync(ctx, d, l, l.fn, held) }) {
 						continue
 					}
 				}
-				err = runSync(d, ctx, l, l.fn, e)
+				err = runSync(ctx, d, l, l.fn, e)
 			case modeQueued:
 				err = d.enqueue(ctx, l, e)
 			default:
@@ -343,7 +343,7 @@ func (d *Dispatcher[T]) Deliver(ctx context.Context, name string, e T) error {
 	}
 	for _, l := range *d.listeners.Load() {
 		if l.name == name {
-			return runSync(d, ctx, l, l.fn, e)
+			return runSync(ctx, d, l, l.fn, e)
 		}
 	}
 	return fmt.Errorf("events: deliver %s: no listener %q", d.name, name)
@@ -383,12 +383,12 @@ func (d *Dispatcher[T]) listenerContext(ctx context.Context, l *listener[T]) (co
 
 // runSync runs fn, l's function for one event or for a batch (E is T or []T), on the caller's
 // goroutine (or, when guarded, waits for it no longer than its deadline) and reports a failure.
-func runSync[T, E any](d *Dispatcher[T], ctx context.Context, l *listener[T], fn Listener[E], e E) error {
+func runSync[T, E any](ctx context.Context, d *Dispatcher[T], l *listener[T], fn Listener[E], e E) error {
 	d.calls.Add(ctx, 1, l.flowOpts...)
 	lctx, cancel := d.listenerContext(ctx, l)
 	var le *ListenerError
 	if l.guarded && hasDeadline(lctx) && d.track.add() {
-		le = runGuarded(d, lctx, l, fn, e)
+		le = runGuarded(lctx, d, l, fn, e)
 	} else {
 		panicked, err := call(lctx, fn, e)
 		le = d.classify(lctx, l, err, panicked)
@@ -403,7 +403,7 @@ func runSync[T, E any](d *Dispatcher[T], ctx context.Context, l *listener[T], fn
 	return nil
 }
 
-func runGuarded[T, E any](d *Dispatcher[T], lctx context.Context, l *listener[T], fn Listener[E], e E) *ListenerError {
+func runGuarded[T, E any](lctx context.Context, d *Dispatcher[T], l *listener[T], fn Listener[E], e E) *ListenerError {
 	type result struct {
 		err      error
 		panicked bool
@@ -434,7 +434,7 @@ func (d *Dispatcher[T]) startAsync(ctx context.Context, l *listener[T], e T) err
 	d.inflight.Add(actx, 1, l.flowOpts...)
 	err := d.cfg.Runner.Go(func() {
 		defer d.asyncDone(actx, l)
-		runDetached(d, actx, l, l.fn, e)
+		runDetached(actx, d, l, l.fn, e)
 	})
 	return d.submitted(ctx, actx, l, err)
 }
@@ -449,11 +449,11 @@ func (d *Dispatcher[T]) startAsyncBatch(ctx context.Context, l *listener[T], bat
 	err := d.cfg.Runner.Go(func() {
 		defer d.asyncDone(actx, l)
 		if l.batch != nil {
-			runDetached(d, actx, l, Listener[[]T](l.batch), batch)
+			runDetached(actx, d, l, Listener[[]T](l.batch), batch)
 			return
 		}
 		for _, e := range batch {
-			runDetached(d, actx, l, l.fn, e)
+			runDetached(actx, d, l, l.fn, e)
 		}
 	})
 	return d.submitted(ctx, actx, l, err)
@@ -486,7 +486,7 @@ func detach(ctx context.Context) context.Context {
 }
 
 // runDetached runs an async listener for one event (or a batch); failures go to OnError.
-func runDetached[T, E any](d *Dispatcher[T], actx context.Context, l *listener[T], fn Listener[E], e E) {
+func runDetached[T, E any](actx context.Context, d *Dispatcher[T], l *listener[T], fn Listener[E], e E) {
 	d.calls.Add(actx, 1, l.flowOpts...)
 	lctx, cancel := d.listenerContext(actx, l)
 	panicked, err := call(lctx, fn, e)

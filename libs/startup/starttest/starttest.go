@@ -43,7 +43,7 @@ func Main(m *testing.M, name string, main func()) {
 // directory, and returns its exit code, standard output and standard error.
 func RunMain(t testing.TB, args []string, env ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0])
+	cmd := exec.CommandContext(t.Context(), os.Args[0])
 	cmd.Env = append(os.Environ(), append(env, runMainEnv+"=1", argsEnv+"="+strings.Join(args, " "))...)
 	cmd.Dir = t.TempDir()
 	var out, errOut strings.Builder
