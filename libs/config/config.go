@@ -639,7 +639,7 @@ func settings() []Setting {
 			func(p presets.Settings) time.Duration { return p.IdleTimeout },
 			func(c *Config) *time.Duration { return &c.Pool.IdleTimeout }),
 		{Key: "shed.enabled", Env: "SHED_ENABLED", Fallback: "true",
-			Meaning: "Adaptive overload shedding: while the CPU is saturated, a request that would exceed recent throughput × best latency in flight gets 503 with Retry-After at once (health and admin routes exempt).",
+			Meaning: "Adaptive overload shedding: while the CPU is saturated, a request that would exceed recent throughput × best latency in flight, and at least 8 per core, gets 503 with Retry-After at once (health and admin routes exempt).",
 			Allowed: "true or false",
 			set: func(c *Config, v string) (err error) {
 				c.Shed.Enabled, err = parseBool(v)

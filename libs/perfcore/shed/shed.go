@@ -42,6 +42,10 @@ type Config struct {
 	// refusal even when the CPU reads lower (default 1s): refusing work itself lowers the
 	// CPU, and without it the shedder would flap.
 	CoolOff time.Duration
+	// MinInFlight is the fewest requests in flight at which a refusal is possible (default
+	// 8 × GOMAXPROCS): below it, however saturated, every request is admitted. Set 1 to
+	// judge by throughput × latency alone.
+	MinInFlight int
 	// CPU reports the process's CPU share, 0..1; default: the process's own CPU time over
 	// the wall time since the last reading, taken at most every 250ms.
 	CPU func() float64
@@ -88,6 +92,9 @@ func New(cfg Config) (*Shedder, error) {
 	}
 	if cfg.CoolOff <= 0 {
 		cfg.CoolOff = time.Second
+	}
+	if cfg.MinInFlight <= 0 {
+		cfg.MinInFlight = 8 * procs()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -149,11 +156,12 @@ func (s *Shedder) Allow() (done func(), err error) {
 }
 
 func (s *Shedder) shouldDrop(now int64) bool {
-	if !s.saturated(now) {
+	inflight := s.inflight.Load()
+	if inflight < int64(s.cfg.MinInFlight) || !s.saturated(now) {
 		return false
 	}
 	capacity := s.capacity(now)
-	return capacity > 0 && float64(s.inflight.Load()) >= capacity
+	return capacity > 0 && float64(inflight) >= capacity
 }
 
 func (s *Shedder) saturated(now int64) bool {

@@ -3,6 +3,7 @@ package shed_test
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func warm(t *testing.T, s *shed.Shedder, clk *fakeClock, buckets, perBucket int,
 func newShedder(t *testing.T, cpu *float64) (*shed.Shedder, *fakeClock) {
 	t.Helper()
 	clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
-	s, err := shed.New(shed.Config{Window: 5 * time.Second, Buckets: 50, Now: clk.Now, CPU: func() float64 { return *cpu }})
+	s, err := shed.New(shed.Config{Window: 5 * time.Second, Buckets: 50, MinInFlight: 1, Now: clk.Now, CPU: func() float64 { return *cpu }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +116,63 @@ func TestCoolOffKeepsJudgingAfterARefusal(t *testing.T) {
 	d2()
 }
 
+// At light load the window's best throughput is the offered load, so throughput × latency
+// says 1; below MinInFlight nothing is refused however busy the CPU, at it the estimate rules.
+func TestNothingIsRefusedBelowTheFloor(t *testing.T) {
+	t.Parallel()
+	cpu := 1.0
+	clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	s, err := shed.New(shed.Config{MinInFlight: 6, Now: clk.Now, CPU: func() float64 { return cpu }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm(t, s, clk, 10, 10, 5*time.Millisecond) // capacity ceil(10 × 5ms / 100ms) = 1
+	var dones []func()
+	defer func() {
+		for _, d := range dones {
+			d()
+		}
+	}()
+	for i := range 6 {
+		done, err := s.Allow()
+		if err != nil {
+			t.Fatalf("request %d of 6 refused with %d in flight, under the floor of 6", i+1, i)
+		}
+		dones = append(dones, done)
+	}
+	if _, err := s.Allow(); !errors.Is(err, shed.ErrOverloaded) {
+		t.Fatalf("7th request with 6 in flight, at the floor and over capacity 1: %v", err)
+	}
+}
+
+func TestTheDefaultFloorIsEightPerProc(t *testing.T) {
+	t.Parallel()
+	cpu := 1.0
+	clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+	s, err := shed.New(shed.Config{Now: clk.Now, CPU: func() float64 { return cpu }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm(t, s, clk, 10, 10, 5*time.Millisecond)
+	floor := 8 * runtime.GOMAXPROCS(0)
+	var dones []func()
+	defer func() {
+		for _, d := range dones {
+			d()
+		}
+	}()
+	for i := range floor {
+		done, err := s.Allow()
+		if err != nil {
+			t.Fatalf("request %d refused under the default floor of %d", i+1, floor)
+		}
+		dones = append(dones, done)
+	}
+	if _, err := s.Allow(); !errors.Is(err, shed.ErrOverloaded) {
+		t.Fatalf("request %d, at the default floor: %v", floor+1, err)
+	}
+}
+
 func TestAnEmptyWindowRefusesNothing(t *testing.T) {
 	t.Parallel()
 	cpu := 1.0
@@ -129,7 +187,9 @@ func TestAnEmptyWindowRefusesNothing(t *testing.T) {
 func ExampleShedder() {
 	cpu := 1.0 // a saturated CPU
 	now := time.Unix(0, 0)
-	s, _ := shed.New(shed.Config{CPU: func() float64 { return cpu }, Now: func() time.Time { return now }})
+	// MinInFlight 1: judge by throughput × latency alone (the default floor, 8 per core,
+	// would admit the second request too).
+	s, _ := shed.New(shed.Config{MinInFlight: 1, CPU: func() float64 { return cpu }, Now: func() time.Time { return now }})
 	// One request of 100ms finishes every 100ms: one can be in flight without queueing.
 	for range 20 {
 		done, _ := s.Allow()
