@@ -411,6 +411,12 @@ func (t Typed[T]) encode(v T) (any, error) {
 // logged and counted) with found false. With an L1, a hit there costs no network call, and a
 // value found in Redis is kept in the L1 for the rest of its Redis TTL.
 func (t Typed[T]) Get(ctx context.Context, key string) (T, bool, error) {
+	return t.get(ctx, key, nil)
+}
+
+// get is Get that, with gen non-nil, also reads Redis's invalidation counter into *gen on a
+// miss there (see markTTL), for Remember's fill.
+func (t Typed[T]) get(ctx context.Context, key string, gen *int64) (T, bool, error) {
 	var zero T
 	c := t.c
 	if c.isClosed() {
@@ -425,7 +431,7 @@ func (t Typed[T]) Get(ctx context.Context, key string) (T, bool, error) {
 		}
 		c.l1m.add(opGet, kindMiss, 1)
 		epoch := c.epoch.Load()
-		tv, ttl, ok, err := t.getDriver(ctx, key, true)
+		tv, ttl, ok, err := t.getDriver(ctx, key, true, gen)
 		if ok {
 			if ttl == 0 { // no expiry in Redis: the default bounds the L1 copy
 				ttl = c.opts.DefaultTTL
@@ -451,12 +457,13 @@ func (t Typed[T]) Get(ctx context.Context, key string) (T, bool, error) {
 		c.m.add(opGet, kindMiss, 1)
 		return zero, false, c.failed(ctx, opGet, key, fmt.Errorf("stored value is %T, not %T", v, zero))
 	}
-	tv, _, ok, err := t.getDriver(ctx, key, false)
+	tv, _, ok, err := t.getDriver(ctx, key, false, gen)
 	return tv, ok, err
 }
 
-// getDriver reads key from drv; withTTL also asks a Redis driver for the time left.
-func (t Typed[T]) getDriver(ctx context.Context, key string, withTTL bool) (T, time.Duration, bool, error) {
+// getDriver reads key from drv; withTTL also asks a Redis driver for the time left, and gen
+// non-nil for its invalidation counter.
+func (t Typed[T]) getDriver(ctx context.Context, key string, withTTL bool, gen *int64) (T, time.Duration, bool, error) {
 	var zero T
 	c := t.c
 	var v any
@@ -465,8 +472,8 @@ func (t Typed[T]) getDriver(ctx context.Context, key string, withTTL bool) (T, t
 	var ttl time.Duration
 	if c.timeAll {
 		began := time.Now()
-		if rd, isRedis := c.drv.(*redisDriver); isRedis && withTTL {
-			v, ttl, ok, err = rd.getTTL(ctx, key)
+		if rd, isRedis := c.drv.(*redisDriver); isRedis && (withTTL || gen != nil) {
+			v, ttl, ok, err = rd.getTTL(ctx, key, gen)
 		} else {
 			v, ok, err = c.drv.get(ctx, key)
 		}
@@ -566,12 +573,14 @@ func (t Typed[T]) GetMany(ctx context.Context, keys []string) (map[string]T, err
 // Set stores v under key for ttl (ttl <= 0: Options.DefaultTTL). With a Broadcast, the other
 // instances drop their copy of key.
 func (t Typed[T]) Set(ctx context.Context, key string, v T, ttl time.Duration) error {
-	return t.store(ctx, key, v, ttl, t.tags, 0, false)
+	return t.store(ctx, key, v, ttl, t.tags, 0, false, 0)
 }
 
 // store writes one value; a fill (Remember's) is kept in the in-process store only if no
-// invalidation landed since epoch, and is not broadcast (it comes from the source of truth).
-func (t Typed[T]) store(ctx context.Context, key string, v T, ttl time.Duration, tags []string, epoch uint64, fill bool) error {
+// invalidation landed since epoch, and in Redis only if none landed since gen (the counter
+// read at the miss; negative: unknown, so not stored there); it is not broadcast (it comes
+// from the source of truth).
+func (t Typed[T]) store(ctx context.Context, key string, v T, ttl time.Duration, tags []string, epoch uint64, fill bool, gen int64) error {
 	c := t.c
 	if c.isClosed() {
 		return ErrClosed
@@ -591,6 +600,21 @@ func (t Typed[T]) store(ctx context.Context, key string, v T, ttl time.Duration,
 	ev, err := t.encode(v)
 	if err != nil {
 		return c.failed(ctx, opSet, key, err)
+	}
+	if rd, ok := c.drv.(*redisDriver); ok && fill {
+		if gen < 0 {
+			return nil // the miss did not reach Redis: an invalidation may be unseen
+		}
+		began := c.start()
+		stored, err := rd.fill(ctx, key, ev, ttl, tags, gen)
+		c.done(ctx, opSet, began)
+		if err != nil {
+			return c.failed(ctx, opSet, key, err)
+		}
+		if stored && c.l1 != nil {
+			c.fillLocal(key, v, ttl, tags, epoch)
+		}
+		return nil
 	}
 	began := c.start()
 	err = c.drv.set(ctx, []item{{key, ev}}, ttl, tags)
@@ -688,15 +712,21 @@ func (t Typed[T]) remember(ctx context.Context, key string, ttl time.Duration, l
 	r, err, _ := t.c.sf.Do(key, func() (any, error) {
 		// A caller that missed just before another's flight stored the value and ended starts
 		// a flight of its own: looking again inside it is what makes the load happen once.
-		if v, ok, err := t.Get(ctx, key); ok && err == nil {
+		// The look also reads Redis's invalidation counter, which the fill presents.
+		gen := int64(-1)
+		if v, ok, err := t.get(ctx, key, &gen); ok && err == nil {
 			return v, nil
 		}
 		epoch := t.c.epoch.Load()
+		began := time.Now()
 		v, tags, err := load(ctx)
 		if err != nil {
 			return nil, err
 		}
-		_ = t.store(ctx, key, v, ttl, append(append([]string(nil), t.tags...), tags...), epoch, true) // a failure is logged and counted
+		if time.Since(began) > maxFillAge {
+			gen = -1 // the marks of what was invalidated meanwhile may be gone
+		}
+		_ = t.store(ctx, key, v, ttl, append(append([]string(nil), t.tags...), tags...), epoch, true, gen) // a failure is logged and counted
 		return v, nil
 	})
 	if err != nil {

@@ -814,3 +814,83 @@ func TestFailuresAreLoggedUnlessTheCallerGaveUp(t *testing.T) {
 		t.Fatalf("a call whose caller had gone was logged: %q", logs.String())
 	}
 }
+
+// A Remember whose load raced a write: the load read the old value, the write committed and
+// invalidated (on another instance: no broadcast, no shared process), and only then the load
+// stores. The invalidation must win, or the old value is served until its TTL. Each way of
+// invalidating is tried: deleting the key, flushing one of its tags (the key is not under the
+// tag yet: only the tag's mark can tell), and on a two-level cache too.
+func TestAFillNeverOutlivesAnInvalidationThatRacedIt(t *testing.T) {
+	t.Parallel()
+	url := needRedis(t)
+	ctx := context.Background()
+	open := func(p string, l1 bool) *cache.Cache {
+		o := cache.Options{Logger: quiet}
+		if l1 {
+			o.L1Size, o.Broadcast = 100, cache.RedisBroadcast{Channel: channel(t)}
+		}
+		c, err := cache.NewRedis(ctx, cache.RedisOptions{Options: o, URL: url, Prefix: p, NoTracing: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		if l1 {
+			waitUntil(t, "broadcast connected", c.Broadcasting)
+		}
+		return c
+	}
+	invalidations := map[string]func(*cache.Cache) error{
+		"delete": func(c *cache.Cache) error { return c.Delete(ctx, "k") },
+		"flush":  func(c *cache.Cache) error { return c.Tags("t1").Flush(ctx) },
+	}
+	for _, l1 := range []bool{false, true} {
+		for name, invalidate := range invalidations {
+			t.Run(fmt.Sprintf("%s/l1=%v", name, l1), func(t *testing.T) {
+				p := prefix(t)
+				t.Cleanup(func() { dropPrefix(t, url, p) })
+				loader, writer := open(p, l1), open(p, false)
+				reads := cache.Of[string](loader)
+				started, release := make(chan struct{}), make(chan struct{})
+				done := make(chan string)
+				go func() {
+					v, _ := reads.RememberTagged(ctx, "k", time.Minute, func(context.Context) (string, []string, error) {
+						close(started)
+						<-release
+						return "old", []string{"t1", "t2"}, nil
+					})
+					done <- v
+				}()
+				<-started
+				if err := invalidate(writer); err != nil {
+					t.Fatal(err)
+				}
+				close(release)
+				if v := <-done; v != "old" {
+					t.Fatalf("Remember returned %q, want the loader's value", v)
+				}
+				if v, ok, err := cache.Of[string](writer).Get(ctx, "k"); ok || err != nil {
+					t.Fatalf("after a %s that raced the load, Redis holds %q (%v): the fill outlived the invalidation", name, v, err)
+				}
+				if v, ok, _ := reads.Get(ctx, "k"); ok {
+					t.Fatalf("after a %s that raced the load, the loading instance serves %q", name, v)
+				}
+				// Without a race the same Remember stores, for every instance.
+				if _, err := reads.RememberTagged(ctx, "k", time.Minute, func(context.Context) (string, []string, error) {
+					return "new", []string{"t1", "t2"}, nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if v, ok, err := cache.Of[string](writer).Get(ctx, "k"); !ok || err != nil || v != "new" {
+					t.Fatalf("a fill with no invalidation since its miss: %q %v %v, want \"new\" stored", v, ok, err)
+				}
+				// And it is still under its tags: flushing one removes it.
+				if err := writer.Tags("t2").Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if v, ok, _ := cache.Of[string](writer).Get(ctx, "k"); ok {
+					t.Fatalf("flushing t2 left %q", v)
+				}
+			})
+		}
+	}
+}

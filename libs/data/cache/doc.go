@@ -34,7 +34,12 @@
 // Without Redis, the memory cache is the only level and the broadcast keeps the instances'
 // copies coherent. A value read or loaded while an invalidation was being applied is not kept
 // in process (an epoch counter moves with every invalidation), so a delete never loses a race
-// with a fill. Set and SetMany broadcast a delete of their keys: the other instances reload.
+// with a fill. In Redis the same holds across instances: every delete, flush and wipe takes
+// the next number of a counter and leaves it on what it invalidated (a mark that lives 30s),
+// a Remember reads the counter with its miss, and its fill is refused by a script when a mark
+// on the key, its tags or the prefix is newer, so a value loaded before another instance's
+// write never lands after that write's invalidation. Set and SetMany broadcast a delete of
+// their keys: the other instances reload.
 //
 // While the broadcast connection is down the in-process level is dropped and bypassed; it is
 // dropped again when the connection is back (see Broadcaster). Cache.Broadcasting says which.

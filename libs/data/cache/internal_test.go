@@ -129,13 +129,13 @@ func TestPausedRedisTripsTheCooldown(t *testing.T) {
 	if !d.rdb.Options().ContextTimeoutEnabled {
 		t.Error("the cache's Redis client ignores contexts' deadlines")
 	}
-	if _, _, _, err := d.getTTL(context.Background(), "k"); err == nil {
+	if _, _, _, err := d.getTTL(context.Background(), "k", nil); err == nil {
 		t.Fatal("a paused Redis answered")
 	}
 	if d.downUntil.Load() == 0 {
 		t.Fatal("a paused Redis did not trip the cool-down")
 	}
-	if _, _, _, err := d.getTTL(context.Background(), "k"); !errors.Is(err, ErrUnavailable) {
+	if _, _, _, err := d.getTTL(context.Background(), "k", nil); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("during the cool-down: %v, want ErrUnavailable", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,10 +58,29 @@ type redisDriver struct {
 // maxLost bounds the invalidations remembered during an outage.
 const maxLost = 10_000
 
+// Fill guard. Remember loads a value from the source of truth and then stores it; a delete or
+// flush that lands between the two (another request's write committed meanwhile) must win, or
+// the value loaded before the write is stored after its invalidation and served until its TTL.
+// Every delete, flush and wipe therefore takes the next number of a counter (genKey) and
+// leaves it on what it invalidated, in a mark that lives markTTL: the deleted keys, the tags
+// and, for a wipe, markAll. A Remember reads the counter in the round trip of its miss and
+// stores with fillScript, which refuses when a mark on the key, on any of its tags or markAll
+// is newer. A fill slower than maxFillAge is not attempted: its marks may have expired.
+const (
+	markTTL    = 30 * time.Second
+	maxFillAge = markTTL / 2
+)
+
 // flushScript deletes every key recorded under each tag, then the tags, atomically, so a key
-// tagged while the flush runs is either deleted or recorded after it. It returns the keys it
-// deleted (the L1s drop them: they do not know a value's tags).
+// tagged while the flush runs is either deleted or recorded after it, and marks each of them
+// (see markTTL). It returns the keys it deleted (the L1s drop them: they do not know a value's
+// tags). ARGV: the counter's key, the prefix, the marks' TTL in milliseconds.
 var flushScript = redis.NewScript(`
+local gen = redis.call('INCR', ARGV[1])
+local p = ARGV[2]
+local function mark(name)
+  redis.call('SET', p .. 'm:' .. string.sub(name, #p + 1), gen, 'PX', ARGV[3])
+end
 local out = {}
 for _, tag in ipairs(KEYS) do
   local members = redis.call('SMEMBERS', tag)
@@ -69,10 +89,48 @@ for _, tag in ipairs(KEYS) do
   end
   for _, m in ipairs(members) do
     out[#out + 1] = m
+    mark(m)
   end
   redis.call('DEL', tag)
+  mark(tag)
 end
 return out
+`)
+
+// deleteScript deletes KEYS and marks each of them; ARGV as flushScript's.
+var deleteScript = redis.NewScript(`
+local gen = redis.call('INCR', ARGV[1])
+local p = ARGV[2]
+for i = 1, #KEYS, 500 do
+  redis.call('DEL', unpack(KEYS, i, math.min(i + 499, #KEYS)))
+end
+for _, k in ipairs(KEYS) do
+  redis.call('SET', p .. 'm:' .. string.sub(k, #p + 1), gen, 'PX', ARGV[3])
+end
+return gen
+`)
+
+// fillScript stores a loaded value unless something it depends on was invalidated after the
+// counter read at the miss. KEYS: the value's key, markAll, the value's mark, then for each
+// tag its set and its mark. ARGV: the counter read at the miss, the value, its TTL in
+// milliseconds. It returns 1 when stored, 0 when refused.
+var fillScript = redis.NewScript(`
+local g = tonumber(ARGV[1])
+local function newer(k)
+  local v = redis.call('GET', k)
+  return v and tonumber(v) > g
+end
+if newer(KEYS[2]) or newer(KEYS[3]) then return 0 end
+for i = 4, #KEYS, 2 do
+  if newer(KEYS[i + 1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+for i = 4, #KEYS, 2 do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[3], 'NX')
+  redis.call('PEXPIRE', KEYS[i], ARGV[3], 'GT')
+end
+return 1
 `)
 
 // NewRedis returns a cache on Redis. It does not wait for Redis to answer: a Redis that is
@@ -148,28 +206,44 @@ func NewRedis(ctx context.Context, o RedisOptions) (*Cache, error) {
 }
 
 // getTTL is get that also returns the time the value has left (0: no expiry), in the same
-// round trip, so that an L1 copy never outlives the Redis one.
-func (d *redisDriver) getTTL(ctx context.Context, key string) (any, time.Duration, bool, error) {
+// round trip, so that an L1 copy never outlives the Redis one. With gen non-nil it also reads
+// the invalidation counter into *gen (0 before the first invalidation), for a fill; *gen is
+// left as it was when the call fails.
+func (d *redisDriver) getTTL(ctx context.Context, key string, gen *int64) (any, time.Duration, bool, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, 0, false, err
 	}
 	k := d.key(key)
-	var get *redis.StringCmd
+	var get, counter *redis.StringCmd
 	var pttl *redis.DurationCmd
 	cctx, cancel := d.bound(ctx)
 	defer cancel()
 	_, err := d.rdb.Pipelined(cctx, func(p redis.Pipeliner) error {
 		get = p.Get(cctx, k)
 		pttl = p.PTTL(cctx, k)
+		if gen != nil {
+			counter = p.Get(cctx, d.genKey())
+		}
 		return nil
 	})
-	if err := d.result(ctx, err); err != nil {
-		if errors.Is(err, redis.Nil) {
-			return nil, 0, false, nil
-		}
+	if err := d.result(ctx, err); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, 0, false, err
 	}
-	b, _ := get.Bytes()
+	if gen != nil {
+		switch n, err := counter.Int64(); {
+		case err == nil:
+			*gen = n
+		case errors.Is(err, redis.Nil):
+			*gen = 0
+		}
+	}
+	b, err := get.Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
 	ttl := pttl.Val()
 	switch {
 	case ttl == -1: // no expiry
@@ -178,6 +252,28 @@ func (d *redisDriver) getTTL(ctx context.Context, key string) (any, time.Duratio
 		return nil, 0, false, nil
 	}
 	return b, ttl, true, nil
+}
+
+// fill stores a value Remember loaded, unless the key, one of tags or the whole prefix was
+// invalidated since gen was read (fillScript). It reports whether the value was stored.
+func (d *redisDriver) fill(ctx context.Context, key string, val any, ttl time.Duration, tags []string, gen int64) (bool, error) {
+	if err := d.check(ctx); err != nil {
+		return false, err
+	}
+	k := d.key(key)
+	keys := make([]string, 0, 3+2*len(tags))
+	keys = append(keys, k, d.markAll(), d.mark(k))
+	for _, t := range tags {
+		tk := d.tag(t)
+		keys = append(keys, tk, d.mark(tk))
+	}
+	cctx, cancel := d.bound(ctx)
+	defer cancel()
+	n, err := fillScript.Run(cctx, d.rdb, keys, gen, val, ttl.Milliseconds()).Int()
+	if err := d.result(ctx, err); err != nil {
+		return false, err
+	}
+	return n == 1, nil
 }
 
 // SetRedisLogger sends go-redis's own log lines (reconnections, pool trouble) to log as WARN
@@ -200,6 +296,17 @@ func (d *redisDriver) encodes() bool { return true }
 
 func (d *redisDriver) key(k string) string { return d.prefix + "v:" + k }
 func (d *redisDriver) tag(t string) string { return d.prefix + "t:" + t }
+
+// genKey is the invalidation counter; mark(full) the mark of a key or tag set by its full
+// name; markAll the mark a wipe leaves (see markTTL).
+func (d *redisDriver) genKey() string          { return d.prefix + "gen" }
+func (d *redisDriver) mark(full string) string { return d.prefix + "m:" + full[len(d.prefix):] }
+func (d *redisDriver) markAll() string         { return d.prefix + "m:*" }
+
+// invalidationArgs are flushScript's and deleteScript's ARGV.
+func (d *redisDriver) invalidationArgs() []any {
+	return []any{d.genKey(), d.prefix, markTTL.Milliseconds()}
+}
 
 // check refuses calls during the cool-down and replays lost invalidations after it.
 func (d *redisDriver) check(ctx context.Context) error {
@@ -275,14 +382,14 @@ func (d *redisDriver) replay(ctx context.Context) error {
 			for i, k := range keys {
 				full[i] = d.key(k)
 			}
-			err = d.rdb.Del(ctx, full...).Err()
+			err = deleteScript.Run(ctx, d.rdb, full, d.invalidationArgs()...).Err()
 		}
 		if err == nil && len(tags) > 0 {
 			full := make([]string, len(tags))
 			for i, t := range tags {
 				full[i] = d.tag(t)
 			}
-			err = flushScript.Run(ctx, d.rdb, full).Err()
+			err = flushScript.Run(ctx, d.rdb, full, d.invalidationArgs()...).Err()
 		}
 	}
 	var reply redis.Error
@@ -302,12 +409,26 @@ func (d *redisDriver) replay(ctx context.Context) error {
 	return nil
 }
 
-// wipe deletes every key under the prefix (SCAN, not KEYS, so Redis keeps serving).
+// wipe deletes every key under the prefix (SCAN, not KEYS, so Redis keeps serving) but the
+// invalidation counter and the marks, after leaving markAll: a fill that read the counter
+// before the wipe is then refused.
 func (d *redisDriver) wipe(ctx context.Context) error {
+	gen, err := d.rdb.Incr(ctx, d.genKey()).Result()
+	if err != nil {
+		return err
+	}
+	if err := d.rdb.Set(ctx, d.markAll(), gen, markTTL).Err(); err != nil {
+		return err
+	}
 	iter := d.rdb.Scan(ctx, 0, d.prefix+"*", 1000).Iterator()
 	var batch []string
+	marks := d.prefix + "m:"
 	for iter.Next(ctx) {
-		batch = append(batch, iter.Val())
+		k := iter.Val()
+		if k == d.genKey() || strings.HasPrefix(k, marks) {
+			continue
+		}
+		batch = append(batch, k)
 		if len(batch) == 1000 {
 			if err := d.rdb.Del(ctx, batch...).Err(); err != nil {
 				return err
@@ -430,7 +551,7 @@ func (d *redisDriver) delete(ctx context.Context, keys []string) error {
 			full[i] = d.key(k)
 		}
 		cctx, cancel := d.bound(ctx)
-		err = d.result(ctx, d.rdb.Del(cctx, full...).Err())
+		err = d.result(ctx, deleteScript.Run(cctx, d.rdb, full, d.invalidationArgs()...).Err())
 		cancel()
 	}
 	if err != nil {
@@ -455,7 +576,7 @@ func (d *redisDriver) flushKeys(ctx context.Context, tags []string) ([]string, e
 		}
 		var deleted []string
 		cctx, cancel := d.bound(ctx)
-		deleted, err = flushScript.Run(cctx, d.rdb, full).StringSlice()
+		deleted, err = flushScript.Run(cctx, d.rdb, full, d.invalidationArgs()...).StringSlice()
 		cancel()
 		err = d.result(ctx, err)
 		kp := d.key("")
