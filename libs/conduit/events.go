@@ -6,6 +6,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/jobs"
 	"github.com/brisk-go/brisk/libs/perfcore/events"
 )
@@ -148,11 +149,15 @@ func (ev *Events) Close(ctx context.Context) error {
 // listeners at once, with tx in the context (jobs.TxFrom), so a listener's jobs commit or roll
 // back with the change; their after-commit and async listeners run only once it has
 // committed, and never for a change that rolled back. A failing after-commit listener is
-// reported by its dispatcher and does not fail the committed change.
+// reported by its dispatcher and does not fail the committed change. The commit hooks ctx
+// carries (data.WithCommitHook) run last, in tx.
 func InTx(ctx context.Context, db *bun.DB, fn func(ctx context.Context, tx bun.Tx) error) error {
 	pctx, pending := events.Defer(ctx)
 	err := db.RunInTx(pctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return fn(jobs.WithTx(ctx, tx), tx)
+		if err := fn(jobs.WithTx(ctx, tx), tx); err != nil {
+			return err
+		}
+		return data.RunCommitHooks(ctx, tx)
 	})
 	if err != nil {
 		pending.Discard()

@@ -26,8 +26,11 @@ const IdempotencyKeyHeader = "Idempotency-Key"
 // retry with the same key and the same request gets the stored answer instead of doing the
 // write twice; the same key with a different request is a 422; while the first is still
 // running, a 409. Keys are scoped per user (the token's subject; anonymous requests share
-// scope 0) and kept for TTL. Outcomes that say the write most likely did not happen and
-// invite a retry (the client gone, 503, 504) are not stored: the retry runs again.
+// scope 0) and kept for TTL. Outcomes that invite a retry (the client gone, 503, 504) are not
+// stored, and the retry runs again — unless the request's change had committed: the key is
+// marked saved inside the write's own transaction (a commit hook), so a retry after a
+// commit-then-failure (the deadline passed while the answer was built, the database went away
+// after the commit) gets a 409 saying the change was saved, never a second change.
 type Idempotency struct {
 	DB  bun.IDB
 	TTL time.Duration    // 0: DefaultIdempotencyTTL
@@ -95,6 +98,9 @@ func (h *handlers) idempotency(cfg *Idempotency, maxBody int64, log *slog.Logger
 		case idemRunning:
 			writeError(c, http.StatusConflict, map[string][]string{IdempotencyKeyHeader: {"is in use by a request still running; retry later"}})
 			return
+		case idemSaved:
+			writeError(c, http.StatusConflict, map[string][]string{IdempotencyKeyHeader: {"was used by a request whose change was saved but whose answer was lost; read the resource instead of retrying"}})
+			return
 		case idemDone:
 			if outcome.contentType != "" {
 				c.Header("Content-Type", outcome.contentType)
@@ -106,6 +112,9 @@ func (h *handlers) idempotency(cfg *Idempotency, maxBody int64, log *slog.Logger
 			return
 		}
 
+		c.Request = c.Request.WithContext(data.WithCommitHook(c.Request.Context(), func(ctx context.Context, tx bun.Tx) error {
+			return st.markSaved(ctx, tx, user, key)
+		}))
 		w := &captureWriter{ResponseWriter: c.Writer}
 		c.Writer = w
 		c.Next()
@@ -190,6 +199,13 @@ const (
 	idemRunning                   // another request holds the key
 	idemMismatch                  // the key was used with another request
 	idemDone                      // replay the stored outcome
+	idemSaved                     // the change committed, its answer was not stored
+)
+
+// Status values of idempotency_keys rows besides the HTTP status of a stored answer.
+const (
+	idemStatusRunning = 0  // claimed, no change committed yet
+	idemStatusSaved   = -1 // a change committed; the answer failed (503, 504, client gone)
 )
 
 type idemOutcome struct {
@@ -238,7 +254,7 @@ func (s idemStore) claim(ctx context.Context, user int64, key, hash string, now 
 			continue
 		case row.RequestHash != hash:
 			return idemOutcome{state: idemMismatch}, nil
-		case row.Status == 0 && row.CreatedAt <= now.Add(-stale).Unix():
+		case row.Status == idemStatusRunning && row.CreatedAt <= now.Add(-stale).Unix():
 			res, err := s.db.NewRaw("UPDATE idempotency_keys SET created_at = ? WHERE user_id = ? AND idem_key = ? AND status = 0 AND created_at = ?",
 				now.Unix(), user, key, row.CreatedAt).Exec(ctx)
 			if err != nil {
@@ -248,8 +264,10 @@ func (s idemStore) claim(ctx context.Context, user int64, key, hash string, now 
 				return idemOutcome{state: idemNew}, nil
 			}
 			return idemOutcome{state: idemRunning}, nil
-		case row.Status == 0:
+		case row.Status == idemStatusRunning:
 			return idemOutcome{state: idemRunning}, nil
+		case row.Status == idemStatusSaved:
+			return idemOutcome{state: idemSaved}, nil
 		default:
 			return idemOutcome{state: idemDone, status: row.Status, contentType: row.ContentType, body: row.Body}, nil
 		}
@@ -263,6 +281,15 @@ func (s idemStore) finish(ctx context.Context, user int64, key string, status in
 	return err
 }
 
+// markSaved records, in the transaction of the request's change, that the change is saved:
+// release then leaves the key in place.
+func (s idemStore) markSaved(ctx context.Context, tx bun.Tx, user int64, key string) error {
+	_, err := tx.NewRaw("UPDATE idempotency_keys SET status = ? WHERE user_id = ? AND idem_key = ? AND status = ?",
+		idemStatusSaved, user, key, idemStatusRunning).Exec(ctx)
+	return err
+}
+
+// release gives the key up after an answer that invites a retry, unless a change committed.
 func (s idemStore) release(ctx context.Context, user int64, key string) error {
 	_, err := s.db.NewRaw("DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND status = 0", user, key).Exec(ctx)
 	return err

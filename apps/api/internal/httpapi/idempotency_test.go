@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
+	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/services"
 	"github.com/brisk-go/brisk/libs/data"
 	"github.com/brisk-go/brisk/libs/data/datatest"
+	"github.com/brisk-go/brisk/libs/perfcore/events"
 )
 
 // apiOver builds the API over its own connection to the database at url, as a process does
@@ -92,5 +95,54 @@ func TestIdempotencyDoesNotStoreRetryableFailures(t *testing.T) {
 	}
 	if r := a.do("POST", "/api/articles", jake, articleBody("Timed out"), httpapi.IdempotencyKeyHeader, "k"); r.Code != http.StatusCreated {
 		t.Fatalf("retry after a 504: %d %s, want it to run", r.Code, r.Body)
+	}
+}
+
+// A POST whose change commits but whose answer fails (here an after-commit listener holds
+// the request past its deadline, so the read that builds the answer gets 504) must not be
+// run again by a retry with its key: the key was marked saved in the change's transaction,
+// and the retry gets a 409 saying so. Before, the 504 released the key and the retry created
+// a second article. A 504 before any commit still lets the retry run (the test above).
+func TestIdempotencyKeyOfACommittedChangeIsNotReleasedByItsFailure(t *testing.T) {
+	t.Parallel()
+	var hold atomic.Bool
+	a := newAPI(t, func(d *deps) {
+		d.http.Idempotency = &httpapi.Idempotency{DB: d.svc.DB}
+		d.http.Deadlines = defaultDeadlines
+		d.http.Logger = quietLog
+		d.listen = append(d.listen, func(ev *conduit.Events) {
+			if err := ev.ArticlePublished.Listen("hold-past-the-deadline", func(ctx context.Context, _ conduit.ArticlePublished) error {
+				if hold.Load() {
+					<-ctx.Done()
+				}
+				return nil
+			}, events.AfterCommit()); err != nil {
+				t.Fatal(err)
+			}
+		})
+	})
+	jake := a.register("jake")
+	hold.Store(true)
+	r := a.do("POST", "/api/articles", jake, articleBody("Saved, answer lost"), httpapi.IdempotencyKeyHeader, "k1", httpapi.TimeoutHeader, "200ms")
+	if r.Code < 500 {
+		t.Fatalf("first POST: %d %s, want a 5xx after the commit", r.Code, r.Body)
+	}
+	hold.Store(false)
+	articles := func() int {
+		t.Helper()
+		m := a.must(http.StatusOK, "GET", "/api/articles?author=jake", "", nil)
+		return int(num(m["articlesCount"]))
+	}
+	if n := articles(); n != 1 {
+		t.Fatalf("after the failed answer jake has %d articles, want 1 (the change committed)", n)
+	}
+	retry := a.do("POST", "/api/articles", jake, articleBody("Saved, answer lost"), httpapi.IdempotencyKeyHeader, "k1")
+	wantFieldError(t, retry, http.StatusConflict, httpapi.IdempotencyKeyHeader)
+	if n := articles(); n != 1 {
+		t.Fatalf("after the retry jake has %d articles, want 1", n)
+	}
+	// Another key runs.
+	if r := a.do("POST", "/api/articles", jake, articleBody("Another"), httpapi.IdempotencyKeyHeader, "k2"); r.Code != http.StatusCreated {
+		t.Fatalf("POST with a new key: %d %s", r.Code, r.Body)
 	}
 }
