@@ -33,7 +33,9 @@ func loginThrottle(cfg *config.Config, log *slog.Logger, stack *startup.Stack) (
 	}
 	client := redis.NewClient(opts)
 	stack.Push("login throttle", func(context.Context) error { return client.Close() })
-	t.Store = throttle.Redis{Client: client}
+	// A Redis that fails is not asked again for a second: the logins meanwhile are admitted
+	// at once instead of each waiting for the timeouts below.
+	t.Store = &throttle.Breaker{Store: throttle.Redis{Client: client}}
 	return t, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -156,4 +157,67 @@ func (r Redis) Reset(ctx context.Context, key string) error {
 		return fmt.Errorf("throttle: reset %s: %w", key, err)
 	}
 	return nil
+}
+
+// ErrCoolingDown is what a Breaker answers, without asking its store, for a while after the
+// store failed.
+var ErrCoolingDown = errors.New("throttle: store failed recently; not asked during the cool-down")
+
+// Breaker is a Store that stops asking Store for Cooldown after it fails, answering
+// ErrCoolingDown at once instead: with Redis paused, every login would otherwise wait for the
+// store's timeout (up to three of them: two checks and a count) before being admitted. The
+// first call after the cool-down asks again; a success ends it. An error caused by the
+// caller's own context ending does not start one.
+type Breaker struct {
+	Store    Store
+	Cooldown time.Duration    // 0: one second
+	Now      func() time.Time // nil: time.Now
+
+	downUntil atomic.Int64 // unix nanoseconds; 0 while healthy
+}
+
+func (b *Breaker) now() time.Time {
+	if b.Now == nil {
+		return time.Now()
+	}
+	return b.Now()
+}
+
+func (b *Breaker) call(ctx context.Context, f func() error) error {
+	if until := b.downUntil.Load(); until != 0 && b.now().UnixNano() < until {
+		return ErrCoolingDown
+	}
+	err := f()
+	switch {
+	case err == nil:
+		b.downUntil.Store(0)
+	case ctx.Err() == nil:
+		cool := b.Cooldown
+		if cool <= 0 {
+			cool = time.Second
+		}
+		b.downUntil.Store(b.now().Add(cool).UnixNano())
+	}
+	return err
+}
+
+// Blocked asks Store unless cooling down.
+func (b *Breaker) Blocked(ctx context.Context, key string, limit int) (time.Duration, error) {
+	var d time.Duration
+	err := b.call(ctx, func() error {
+		var err error
+		d, err = b.Store.Blocked(ctx, key, limit)
+		return err
+	})
+	return d, err
+}
+
+// Fail counts in Store unless cooling down.
+func (b *Breaker) Fail(ctx context.Context, key string, window time.Duration) error {
+	return b.call(ctx, func() error { return b.Store.Fail(ctx, key, window) })
+}
+
+// Reset resets in Store unless cooling down.
+func (b *Breaker) Reset(ctx context.Context, key string) error {
+	return b.call(ctx, func() error { return b.Store.Reset(ctx, key) })
 }
