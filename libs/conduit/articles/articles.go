@@ -5,6 +5,7 @@ package articles
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -44,11 +45,12 @@ type Service struct {
 	favorites conduit.Favorites
 	now       func() time.Time
 
-	events  *conduit.Events
-	cache   *cache.Cache // nil: no caching
-	ttl     time.Duration
-	views   cache.Typed[conduit.ArticleView]
-	tagList cache.Typed[[]string]
+	events   *conduit.Events
+	cache    *cache.Cache // nil: no caching
+	ttl      time.Duration
+	views    cache.Typed[conduit.ArticleView]
+	rendered cache.Typed[json.RawMessage]
+	tagList  cache.Typed[[]string]
 }
 
 // Deps is what the article service is built from. DB is required; the rest is optional.
@@ -85,6 +87,7 @@ func NewService(d Deps) *Service {
 			d.CacheTTL = time.Minute
 		}
 		s.views = cache.Of[conduit.ArticleView](d.Cache)
+		s.rendered = cache.Of[json.RawMessage](d.Cache)
 		s.tagList = cache.Of[[]string](d.Cache)
 		s.cache, s.ttl = d.Cache, d.CacheTTL
 	}

@@ -2,6 +2,7 @@ package articles
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -39,6 +40,32 @@ func (s *Service) getCached(ctx context.Context, slug string) (*conduit.ArticleV
 		return nil, err
 	}
 	return &v, nil
+}
+
+// Rendered returns the article with that slug as an anonymous reader sees it, encoded by
+// render, and with a cache keeps the encoding itself, under the view's tags (so whatever
+// flushes the view flushes it too): a cached read is then a lookup and a write of bytes, with
+// no encoding per request. name tells encodings apart (one per wire format); render must
+// return valid JSON (the Redis level stores it as is). Without a cache it renders each time.
+func (s *Service) Rendered(ctx context.Context, slug, name string, render func(*conduit.ArticleView) ([]byte, error)) ([]byte, error) {
+	if s.cache == nil {
+		v, err := s.Get(ctx, slug, 0)
+		if err != nil {
+			return nil, err
+		}
+		return render(v)
+	}
+	return s.rendered.RememberTagged(ctx, "article-"+name+":"+slug, s.ttl, func(ctx context.Context) (json.RawMessage, []string, error) {
+		v, err := s.getCached(ctx, slug)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := render(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		return b, []string{ArticleTag(v.ID), UserTag(v.Author.ID)}, nil
+	})
 }
 
 // tagsOf returns the tags article id carries now, in tx.

@@ -56,12 +56,13 @@ func deadline(d Deadlines) gin.HandlerFunc {
 			c.Next() // an earlier, tighter deadline stands
 			return
 		}
-		ctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		c.Request = c.Request.WithContext(ctx)
+		// The timer is armed only if something waits on the deadline (lazyDeadline).
+		lazy := newLazyDeadline(ctx, time.Now().Add(timeout))
+		defer lazy.stop()
+		c.Request = c.Request.WithContext(lazy)
 		c.Next()
-		// Recorded before cancel runs: afterwards every request would look cut short.
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// Recorded before stop runs: afterwards every request would look cut short.
+		if errors.Is(lazy.Err(), context.DeadlineExceeded) {
 			c.Set(deadlinePassedKey, true)
 		}
 	}

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -18,6 +20,19 @@ func (h *handlers) json(c *gin.Context, status int, v any) {
 		return
 	}
 	c.Render(status, &pooledJSON{pool: h.encoders, v: v})
+}
+
+// encode returns v encoded as h.json writes it, in a slice of its own.
+func (h *handlers) encode(v any) ([]byte, error) {
+	if h.encoders == nil {
+		return json.Marshal(v)
+	}
+	e := h.encoders.Get()
+	defer e.Release()
+	if err := e.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(e.Bytes()), nil
 }
 
 // pooledJSON is a gin render.Render that encodes into a pooled buffer.
