@@ -158,7 +158,6 @@ var migrationName = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // createCommand is `migrate create NAME`: an empty up/down pair for each dialect, numbered one
 // past the highest existing version of either.
 func createCommand() *cobra.Command {
-	var dir string
 	cmd := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Write an empty up/down migration pair for both dialects with the next version number",
@@ -170,6 +169,10 @@ func createCommand() *cobra.Command {
 			name := strings.ToLower(strings.ReplaceAll(args[0], "-", "_"))
 			if !migrationName.MatchString(name) {
 				return startup.Usage(cmd, "migrate create: %q is not a name of lower-case letters, digits and _", args[0])
+			}
+			dir, err := cmd.Flags().GetString("dir")
+			if err != nil {
+				return err
 			}
 			files, err := createMigration(dir, name)
 			if err != nil {
@@ -183,7 +186,7 @@ func createCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "migrations", "the migrations folder (it holds postgres/ and sqlite/)")
+	cmd.Flags().String("dir", "migrations", "the migrations folder (it holds postgres/ and sqlite/)")
 	return cmd
 }
 
