@@ -634,13 +634,7 @@ func zeroTTL(t *testing.T, name string, c *cache.Cache) {
 // with a clock the test moves.
 func viaProxy(t *testing.T, now *atomic.Int64) (*cache.Cache, *proxy, string, string) {
 	t.Helper()
-	url := needRedis(t)
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := startProxy(t, opt.Addr)
-	p := prefix(t)
+	url, opt, px, p := proxied(t)
 	c, err := cache.NewRedis(context.Background(), cache.RedisOptions{
 		Options: cache.Options{Logger: quiet}, URL: fmt.Sprintf("redis://%s/%d", px.addr(), opt.DB), Prefix: p,
 		Timeout: time.Second, Cooldown: time.Minute, NoTracing: true, // cuts fail at once; the timeout only has to survive a loaded machine
@@ -651,6 +645,17 @@ func viaProxy(t *testing.T, now *atomic.Int64) (*cache.Cache, *proxy, string, st
 	}
 	t.Cleanup(func() { _ = c.Close(); dropPrefix(t, url, p) })
 	return c, px, url, p
+}
+
+// proxied returns TEST_REDIS_URL parsed, a proxy in front of it and a fresh key prefix.
+func proxied(t *testing.T) (string, *redis.Options, *proxy, string) {
+	t.Helper()
+	url := needRedis(t)
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url, opt, startProxy(t, opt.Addr), prefix(t)
 }
 
 // After a network error the driver leaves Redis alone for the cool-down, even once it could

@@ -155,3 +155,41 @@ func TestBackoffDoublesUpToTheCeiling(t *testing.T) {
 		}
 	}
 }
+
+// The zero RedisOptions and RedisBroadcast get the documented defaults: the prefix, a 250ms
+// bound on every call (dial, read, write, pool wait), a one-second cool-down, the channel and
+// the heartbeat. Without them a call would wait for go-redis's own multi-second timeouts and
+// an outage would be retried on every request.
+func TestRedisDefaults(t *testing.T) {
+	c, err := NewRedis(context.Background(), RedisOptions{URL: "redis://127.0.0.1:1/0", NoTracing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	d := c.drv.(*redisDriver)
+	if d.prefix != "brisk:" || d.timeout != 250*time.Millisecond || d.cooldown != time.Second {
+		t.Errorf("defaults: prefix %q timeout %v cooldown %v, want brisk: 250ms 1s", d.prefix, d.timeout, d.cooldown)
+	}
+	ro := d.rdb.Options()
+	for name, got := range map[string]time.Duration{"dial": ro.DialTimeout, "read": ro.ReadTimeout, "write": ro.WriteTimeout, "pool": ro.PoolTimeout} {
+		if got != 250*time.Millisecond {
+			t.Errorf("%s timeout %v, want the cache's 250ms", name, got)
+		}
+	}
+	if ro.MaxRetries > 0 || ro.DialerRetries != 1 { // go-redis stores "none" (-1) as 0
+		t.Errorf("retries: %d, dialer %d; want none and one dial", ro.MaxRetries, ro.DialerRetries)
+	}
+
+	l, err := RedisBroadcast{URL: "redis://127.0.0.1:1/0"}.open(context.Background(), linkEnv{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl := l.(*redisLink)
+	defer rl.rdb.Close()
+	if rl.channel != "brisk:cache:invalidate" || rl.heartbeat != time.Second || rl.rdb.Options().DialTimeout != 250*time.Millisecond {
+		t.Errorf("broadcast defaults: channel %q heartbeat %v dial timeout %v", rl.channel, rl.heartbeat, rl.rdb.Options().DialTimeout)
+	}
+	if _, err := (RedisBroadcast{}).open(context.Background(), linkEnv{}); err == nil {
+		t.Error("a Redis broadcast with no URL, client or cache Redis opened")
+	}
+}

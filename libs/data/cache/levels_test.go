@@ -1,0 +1,137 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/brisk-go/brisk/libs/data/cache"
+)
+
+// twoLevels opens an L1 in front of Redis, reached through a proxy the test can cut, with an
+// in-process broadcast (which a Redis outage does not take down, so the L1 stays in use).
+func twoLevels(t *testing.T, o cache.Options) (*cache.Cache, *proxy, *redis.Client, string) {
+	t.Helper()
+	url, opt, px, p := proxied(t)
+	o.Logger, o.L1Size = quiet, 100
+	o.Broadcast = cache.LocalBroadcast{Hub: cache.NewHub()}
+	c, err := cache.NewRedis(context.Background(), cache.RedisOptions{
+		Options: o, URL: fmt.Sprintf("redis://%s/%d", px.addr(), opt.DB), Prefix: p,
+		Timeout: time.Second, Cooldown: time.Minute, NoTracing: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := redis.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close(); dropPrefix(t, url, p); _ = direct.Close() })
+	return c, px, direct, p
+}
+
+// A tag flush that fails cannot tell the L1 which keys were under the tag (an L1 filled from
+// Redis does not know a value's tags), so the whole L1 is dropped: a value of the flushed tag
+// must not be served from it afterwards. (Kills the mutant that broadcasts the tags alone
+// after a failed flush.)
+func TestAFailedFlushDropsTheWholeL1(t *testing.T) {
+	t.Parallel()
+	c, px, _, _ := twoLevels(t, cache.Options{})
+	ctx := context.Background()
+	n := cache.Of[string](c)
+	if err := n.Tags("t").Set(ctx, "tagged", "v", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Set(ctx, "other", "w", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	px.cut()
+	if err := n.Tags("t").Flush(ctx); err == nil {
+		t.Fatal("the flush succeeded with Redis cut off")
+	}
+	for _, k := range []string{"tagged", "other"} {
+		if v, ok, _ := n.Get(ctx, k); ok {
+			t.Errorf("after a failed flush the L1 still served %s=%q", k, v)
+		}
+	}
+}
+
+// The L1 counts its own hits and misses, for Get and GetMany, apart from Redis's: the data
+// dashboard's L1 ratio reads them. A value Redis holds without expiry is kept in the L1 (for
+// the default TTL), not dropped at once, and not beyond the default TTL either.
+func TestL1CountsItsHitsAndKeepsValuesWithoutExpiryForTheDefaultTTL(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = mp.Shutdown(ctx) }()
+	const defaultTTL = 500 * time.Millisecond
+	c, _, direct, p := twoLevels(t, cache.Options{MeterProvider: mp, DefaultTTL: defaultTTL})
+	n := cache.Of[string](c)
+
+	// Written behind the cache's back, without expiry, as another tool might.
+	if err := direct.Set(ctx, p+"v:k", `"v1"`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if v, ok, err := n.Get(ctx, "k"); !ok || err != nil || v != "v1" {
+			t.Fatalf("Get: %q %v %v", v, ok, err)
+		}
+	}
+	if _, ok, err := n.Get(ctx, "nope"); ok || err != nil {
+		t.Fatalf("Get of a missing key: %v %v", ok, err)
+	}
+	got, err := n.GetMany(ctx, []string{"k", "nope"})
+	if err != nil || len(got) != 1 || got["k"] != "v1" {
+		t.Fatalf("GetMany: %v %v", got, err)
+	}
+	counts := counters(t, reader)
+	for metric, want := range map[string]int64{
+		"brisk.cache.hits/l1/get":           1, // the second Get
+		"brisk.cache.misses/l1/get":         2, // the first Get, nope
+		"brisk.cache.hits/redis/get":        1,
+		"brisk.cache.misses/redis/get":      1,
+		"brisk.cache.hits/l1/get_many":      1, // k
+		"brisk.cache.misses/l1/get_many":    1, // nope
+		"brisk.cache.misses/redis/get_many": 1,
+		"brisk.cache.hits/redis/get_many":   0,
+	} {
+		if counts[metric] != want {
+			t.Errorf("%s = %d, want %d (all: %v)", metric, counts[metric], want, counts)
+		}
+	}
+
+	// Changed behind the cache's back again: the L1 copy lives no longer than the default TTL.
+	if err := direct.Set(ctx, p+"v:k", `"v2"`, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(defaultTTL + 200*time.Millisecond)
+	if v, ok, err := n.Get(ctx, "k"); !ok || err != nil || v != "v2" {
+		t.Fatalf("after the default TTL the L1 served %q (%v %v), want Redis's v2", v, ok, err)
+	}
+}
+
+// GetMany with an L1 fills the L1 with what Redis returned; a failed Redis leaves the keys
+// found in the L1 in the answer and reports the error.
+func TestGetManyThroughTheL1(t *testing.T) {
+	t.Parallel()
+	c, px, _, _ := twoLevels(t, cache.Options{})
+	ctx := context.Background()
+	n := cache.Of[string](c)
+	if err := n.SetMany(ctx, map[string]string{"a": "1", "b": "2"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := n.GetMany(ctx, []string{"a", "b", "c"}); err != nil || len(got) != 2 || got["a"] != "1" || got["b"] != "2" {
+		t.Fatalf("GetMany: %v %v", got, err)
+	}
+	px.cut()
+	got, err := n.GetMany(ctx, []string{"a", "c"})
+	if err == nil || errors.Is(err, cache.ErrClosed) {
+		t.Fatalf("GetMany of a key only Redis could answer, Redis cut: err %v, want the network error", err)
+	}
+	if got["a"] != "1" {
+		t.Errorf("GetMany with Redis cut lost the L1's value: %v", got)
+	}
+}
