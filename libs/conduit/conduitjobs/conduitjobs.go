@@ -92,15 +92,26 @@ func ArticlePublished(ctx context.Context, q *jobs.Queue, tx bun.Tx, articleID, 
 }
 
 // ArticlesPublished enqueues, in tx and in one statement, what follows the publication of
-// several articles: a notification job per article, and one recount of all their tags.
+// several articles: one notification job per author, for that author's articles (a bulk
+// import of 20,000 articles by ten authors writes a few dozen jobs, not 20,000), and one
+// recount of all their tags.
 func ArticlesPublished(ctx context.Context, q *jobs.Queue, tx bun.Tx, es []conduit.ArticlePublished) error {
 	if len(es) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, 0, len(es)+1)
+	params := make([]river.InsertManyParams, 0, 2)
+	byAuthor := map[int64]int{} // author → index of its job in params
 	var tags []string
 	for _, e := range es {
-		params = append(params, river.InsertManyParams{Args: NotifyFollowersArgs{ArticleID: e.ArticleID, AuthorID: e.AuthorID}})
+		i, ok := byAuthor[e.AuthorID]
+		if !ok {
+			i = len(params)
+			byAuthor[e.AuthorID] = i
+			params = append(params, river.InsertManyParams{Args: NotifyFollowersArgs{AuthorID: e.AuthorID}})
+		}
+		args := params[i].Args.(NotifyFollowersArgs)
+		args.ArticleIDs = append(args.ArticleIDs, e.ArticleID)
+		params[i].Args = args
 		tags = append(tags, e.Tags...)
 	}
 	if len(tags) > 0 {
@@ -145,23 +156,36 @@ type TagCount struct {
 // KindArticlePublished is Notification.Kind for a new article by someone the user follows.
 const KindArticlePublished = "article_published"
 
-// NotifyFollowersArgs asks for a notification to every follower of the author.
+// NotifyFollowersArgs asks for a notification to every follower of the author, for each of
+// the author's articles in ArticleIDs.
 type NotifyFollowersArgs struct {
-	ArticleID int64 `json:"article_id"`
-	AuthorID  int64 `json:"author_id"`
+	AuthorID   int64   `json:"author_id"`
+	ArticleIDs []int64 `json:"article_ids"`
+	// ArticleID is the single article of a job enqueued before ArticleIDs existed: read (a
+	// queue may still hold such jobs after an upgrade), never written.
+	ArticleID int64 `json:"article_id,omitempty"`
+}
+
+// articles is every article the job is about.
+func (a NotifyFollowersArgs) articles() []int64 {
+	if a.ArticleID != 0 && !slices.Contains(a.ArticleIDs, a.ArticleID) {
+		return append(slices.Clone(a.ArticleIDs), a.ArticleID)
+	}
+	return a.ArticleIDs
 }
 
 // Kind implements river.JobArgs.
 func (NotifyFollowersArgs) Kind() string { return "notify_followers" }
 
-// InsertOpts makes the job unique per article: one fan-out per publication, however many
-// times the event is raised.
+// InsertOpts makes the job unique by its arguments: one fan-out per publication (or per
+// batch of an import), however many times the event is raised.
 func (NotifyFollowersArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-// NotifyFollowersWorker fans a publication out to the author's followers, one batch of
-// followers per insert, reading the next page while the previous one is written.
+// NotifyFollowersWorker fans publications out to the author's followers: a notification per
+// follower and article, one batch of rows per insert, reading the next page of followers
+// while the previous one is written.
 type NotifyFollowersWorker struct {
 	river.WorkerDefaults[NotifyFollowersArgs]
 	deps Deps
@@ -175,13 +199,20 @@ func NewNotifyFollowersWorker(deps Deps) *NotifyFollowersWorker {
 // Work implements river.Worker. Re-running it inserts nothing twice (unique index).
 func (w *NotifyFollowersWorker) Work(ctx context.Context, job *river.Job[NotifyFollowersArgs]) error {
 	db := w.deps.DB
-	exists, err := db.NewSelect().Table("articles").Where("id = ?", job.Args.ArticleID).Exists(ctx)
+	wanted := job.Args.articles()
+	if len(wanted) == 0 {
+		return nil
+	}
+	var articles []int64 // those not deleted before we got to them: nobody to tell of the rest
+	err := db.NewSelect().Table("articles").Column("id").Where("id IN (?)", bun.In(wanted)).Order("id").Scan(ctx, &articles)
 	if err != nil {
-		return fmt.Errorf("notify followers: find article %d: %w", job.Args.ArticleID, err)
+		return fmt.Errorf("notify followers: find articles %v: %w", wanted, err)
 	}
-	if !exists {
-		return nil // deleted before we got to it: nobody to tell
+	if len(articles) == 0 {
+		return nil
 	}
+	// A page of followers makes len(articles) rows each: keep a batch near BatchSize rows.
+	pageSize := max(1, w.deps.BatchSize/len(articles))
 	var pageErr error
 	pages := func(yield func([]int64) bool) {
 		var after int64
@@ -189,7 +220,7 @@ func (w *NotifyFollowersWorker) Work(ctx context.Context, job *river.Job[NotifyF
 			var ids []int64
 			err := db.NewSelect().Table("follows").Column("follower_id").
 				Where("followee_id = ? AND follower_id > ?", job.Args.AuthorID, after).
-				Order("follower_id").Limit(int64(w.deps.BatchSize)).Scan(ctx, &ids)
+				Order("follower_id").Limit(int64(pageSize)).Scan(ctx, &ids)
 			if err != nil {
 				pageErr = err
 				return
@@ -202,9 +233,11 @@ func (w *NotifyFollowersWorker) Work(ctx context.Context, job *river.Job[NotifyF
 	}
 	now := w.deps.Now().UTC()
 	build := pipeline.NewStage("build", func(_ context.Context, ids []int64) ([]Notification, error) {
-		rows := make([]Notification, len(ids))
-		for i, id := range ids {
-			rows[i] = Notification{UserID: id, ArticleID: job.Args.ArticleID, Kind: KindArticlePublished, CreatedAt: now}
+		rows := make([]Notification, 0, len(ids)*len(articles))
+		for _, id := range ids {
+			for _, a := range articles {
+				rows = append(rows, Notification{UserID: id, ArticleID: a, Kind: KindArticlePublished, CreatedAt: now})
+			}
 		}
 		return rows, nil
 	})
@@ -231,9 +264,9 @@ func (w *NotifyFollowersWorker) Work(ctx context.Context, job *river.Job[NotifyF
 		err = pageErr
 	}
 	if err != nil {
-		return fmt.Errorf("notify followers of article %d: %w", job.Args.ArticleID, err)
+		return fmt.Errorf("notify followers of articles %v: %w", articles, err)
 	}
-	w.deps.Logger.DebugContext(ctx, "followers notified", "article_id", job.Args.ArticleID, "inserted", inserted)
+	w.deps.Logger.DebugContext(ctx, "followers notified", "article_ids", articles, "inserted", inserted)
 	return nil
 }
 

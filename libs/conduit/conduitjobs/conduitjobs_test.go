@@ -90,10 +90,13 @@ func TestNotifyFollowersIsCompleteAndIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := article(t, db, "news", author)
-	run := func(p *pool.Pool) {
+	b := article(t, db, "more-news", author)
+	gone := article(t, db, "retracted", author)
+	exec(t, db, "DELETE FROM articles WHERE id = ?", gone)
+	run := func(p *pool.Pool, args conduitjobs.NotifyFollowersArgs) {
 		t.Helper()
 		wk := conduitjobs.NewNotifyFollowersWorker(conduitjobs.Deps{DB: db, Logger: quiet, BatchSize: 500, Pool: p})
-		if err := wk.Work(ctx, job(conduitjobs.NotifyFollowersArgs{ArticleID: a, AuthorID: author})); err != nil {
+		if err := wk.Work(ctx, job(args)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -105,23 +108,35 @@ func TestNotifyFollowersIsCompleteAndIdempotent(t *testing.T) {
 	if err := stages.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	run(stages)
+	// A job enqueued before ArticleIDs existed (article_id only).
+	run(stages, conduitjobs.NotifyFollowersArgs{AuthorID: author, ArticleID: a})
 	if err := stages.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if st := stages.Stats(); st.Completed == 0 {
 		t.Errorf("no stage call of notify_followers ran on the pool: %+v", st)
 	}
-	run(nil)
 	if n := count(t, db, "SELECT count(*) FROM notifications WHERE article_id = ?", a); n != followers {
-		t.Fatalf("%d notifications, want %d", n, followers)
+		t.Fatalf("article_id only: %d notifications, want %d", n, followers)
+	}
+	// One job for several articles of the author (an import's batch), one of them deleted
+	// before the job ran, one already done.
+	run(nil, conduitjobs.NotifyFollowersArgs{AuthorID: author, ArticleIDs: []int64{a, gone, b}})
+	for _, id := range []int64{a, b} {
+		if n := count(t, db, "SELECT count(*) FROM notifications WHERE article_id = ?", id); n != followers {
+			t.Fatalf("article %d: %d notifications, want %d", id, n, followers)
+		}
+	}
+	if n := count(t, db, "SELECT count(*) FROM notifications WHERE article_id = ?", gone); n != 0 {
+		t.Fatalf("%d notifications of a deleted article", n)
 	}
 	if n := count(t, db, "SELECT count(*) FROM notifications WHERE user_id = ?", stranger); n != 0 {
 		t.Fatal("a non-follower was notified")
 	}
-	// An article deleted before the job ran: nothing to do, no error.
-	exec(t, db, "DELETE FROM articles WHERE id = ?", a)
-	run(nil)
+	// Every article deleted before the job ran: nothing to do, no error.
+	exec(t, db, "DELETE FROM articles WHERE id IN (?, ?)", a, b)
+	run(nil, conduitjobs.NotifyFollowersArgs{AuthorID: author, ArticleIDs: []int64{a, b}})
+	run(nil, conduitjobs.NotifyFollowersArgs{AuthorID: author})
 }
 
 func TestTagCountsRecomputeAndCleanup(t *testing.T) {
