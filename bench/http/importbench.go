@@ -47,7 +47,7 @@ type importRow struct {
 	dialect        string
 	round          int
 	brisk, plain   time.Duration
-	nopgo          time.Duration // the worker built with -pgo=off (--pgo-compare), else 0
+	others         map[string]time.Duration // the other workers' times (-pgo=off, --base), by name
 	briskOut       string
 	imported, rows int
 }
@@ -128,12 +128,22 @@ func runImport(ctx context.Context, o options, n int) error {
 	if _, err := buildApp(ctx, root, worker, "./apps/worker"); err != nil {
 		return err
 	}
-	nopgo := ""
+	// Other builds timed in the same rounds, right after the working tree's worker.
+	var others []binary
 	if o.pgoCompare {
-		nopgo = filepath.Join(tmp, "worker-nopgo")
-		if _, err := buildApp(ctx, root, nopgo, "./apps/worker", "-pgo=off"); err != nil {
+		b := binary{name: "the worker built with -pgo=off", path: filepath.Join(tmp, "worker-nopgo")}
+		if _, err := buildApp(ctx, root, b.path, "./apps/worker", "-pgo=off"); err != nil {
 			return err
 		}
+		others = append(others, b)
+	}
+	if o.base != "" {
+		fmt.Printf("building the worker at %s\n", o.base)
+		b := binary{name: "the worker at " + o.base, path: filepath.Join(tmp, "worker-base")}
+		if _, err := buildBaseApp(ctx, root, o.base, b.path, "./apps/worker"); err != nil {
+			return err
+		}
+		others = append(others, b)
 	}
 	profile := o.workerPGO
 	if profile != "" && !filepath.IsAbs(profile) {
@@ -196,15 +206,18 @@ func runImport(ctx context.Context, o options, n int) error {
 				db.close()
 				return err
 			}
-			if nopgo != "" {
+			r.others = map[string]time.Duration{}
+			for _, b := range others {
 				if err := db.empty(ctx); err != nil {
 					db.close()
 					return err
 				}
-				if r.nopgo, _, err = timeImport(ctx, nopgo, []string{"import", file}, env); err != nil {
+				var out string
+				if r.others[b.name], out, err = timeImport(ctx, b.path, []string{"import", file}, env); err != nil {
 					db.close()
-					return fmt.Errorf("%s: %w", dialect, err)
+					return fmt.Errorf("%s, %s: %w", dialect, b.name, err)
 				}
+				fmt.Printf("%s round %d: %s %s (%s)\n", dialect, round, b.name, r.others[b.name].Round(time.Millisecond), out)
 			}
 			if err := db.empty(ctx); err != nil {
 				db.close()
@@ -229,7 +242,7 @@ func runImport(ctx context.Context, o options, n int) error {
 	fmt.Fprintf(&b, "Measured %s on %s. Command (from the repository root):\n\n```\n%s\n```\n\n",
 		started.Format("2006-01-02 15:04 UTC"), machine(), commandLine())
 	fmt.Fprintf(&b, "%d generated NDJSON lines (%.1f MiB; %d authors, 3 of %d tags each). `worker import` is timed as a process, from start to exit: "+
-		"validation, slugs, tags, one ArticlePublished batch per 500 articles with its River jobs (a notification per article, a tag recount per batch) "+
+		"validation, slugs, tags, one ArticlePublished batch per 500 articles with its River jobs (a follower notification per author, a tag recount per batch) "+
 		"in the batch's transaction (on PostgreSQL with synchronous_commit off: the import is idempotent). The plain load writes the same tag, article and tag-link rows into the same emptied tables (same indexes) "+
 		"and nothing else: COPY through pgx on PostgreSQL, multi-row INSERTs in one transaction on SQLite. Rounds alternate the two; figures are medians.\n\n",
 		n, float64(st.Size())/(1<<20), importAuthors, importTags)
@@ -259,15 +272,27 @@ func importMarkdown(rows []importRow, n int) string {
 			}
 		}
 		bt, pt := median(brisk), median(plain)
-		var np []time.Duration
+		var names []string
 		for _, r := range rows {
-			if r.dialect == d && r.nopgo > 0 {
-				np = append(np, r.nopgo)
+			if r.dialect == d {
+				for name := range r.others {
+					if !slices.Contains(names, name) {
+						names = append(names, name)
+					}
+				}
 			}
 		}
-		if len(np) > 0 {
-			notes = append(notes, fmt.Sprintf("\n%s: the worker built with -pgo=off took %s (median), the default build (apps/worker/default.pgo) %s: %+.1f %%.\n",
-				d, median(np).Round(time.Millisecond), bt.Round(time.Millisecond), 100*(median(np).Seconds()/bt.Seconds()-1)))
+		slices.Sort(names)
+		for _, name := range names {
+			var ts []time.Duration
+			for _, r := range rows {
+				if t, ok := r.others[name]; ok && r.dialect == d {
+					ts = append(ts, t)
+				}
+			}
+			ot := median(ts)
+			notes = append(notes, fmt.Sprintf("\n%s: %s took %s (median, %.0f lines/s), the working tree's worker %s: %.2f× its time.\n",
+				d, name, ot.Round(time.Millisecond), float64(n)/ot.Seconds(), bt.Round(time.Millisecond), bt.Seconds()/ot.Seconds()))
 		}
 		rate := float64(n) / bt.Seconds()
 		met := "**met**"

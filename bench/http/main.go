@@ -130,7 +130,7 @@ func parseFlags(args []string) (options, error) {
 	endpoints := fs.String("endpoints", strings.Join(defaultEndpoints(), ","), "comma-separated endpoints to load ("+strings.Join(allEndpoints(), ", ")+")")
 	fs.StringVar(&o.pgURL, "pg", envOr("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/brisk_bench_http?sslmode=disable"),
 		"PostgreSQL URL; the database named in it is DROPPED and made again (env BENCH_DATABASE_URL)")
-	fs.StringVar(&o.base, "base", "", "git ref whose API runs beside the working tree's (built in a temporary git worktree)")
+	fs.StringVar(&o.base, "base", "", "git ref whose API (with --import: worker) runs beside the working tree's (built in a temporary git worktree)")
 	fs.IntVar(&o.rounds, "rounds", 3, "interleaved rounds per endpoint")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of one load")
 	fs.IntVar(&o.conns, "connections", 64, "concurrent connections of the load generator")

@@ -47,6 +47,11 @@ func buildApp(ctx context.Context, dir, out, app string, flags ...string) (int64
 
 // buildBase builds the API at ref in a temporary git worktree, removed afterwards.
 func buildBase(ctx context.Context, root, ref, out string) (int64, error) {
+	return buildBaseApp(ctx, root, ref, out, "./apps/api")
+}
+
+// buildBaseApp builds the package app at ref in a temporary git worktree, removed afterwards.
+func buildBaseApp(ctx context.Context, root, ref, out, app string) (int64, error) {
 	dir, err := os.MkdirTemp("", "brisk-base-*")
 	if err != nil {
 		return 0, fmt.Errorf("base worktree: %w", err)
@@ -63,7 +68,7 @@ func buildBase(ctx context.Context, root, ref, out string) (int64, error) {
 		rm.Dir = root
 		_ = rm.Run()
 	}()
-	return build(ctx, dir, out)
+	return buildApp(ctx, dir, out, app)
 }
 
 // process is a started server.
