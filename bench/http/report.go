@@ -116,12 +116,16 @@ func (s *session) markdown() string {
 		}
 	}
 	if len(s.memory) > 0 {
-		b.WriteString("\n#### Memory (MiB, from /proc/PID/smaps_rollup: anonymous + file-backed = RSS)\n\n")
-		b.WriteString("| database | server | idle RSS | idle anon | idle file | after load RSS | after load anon | after load file |\n")
-		b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("\n#### Memory (MiB, from /proc/PID/smaps_rollup: anonymous + file-backed = RSS; peak: VmHWM)\n\n")
+		fmt.Fprintf(&b, "Idle: started, seeded, left alone. Low load: after %s at one connection. High load: after every round at %d connections. "+
+			"Peak: the most the process held at any moment, read after the high load. The limit server is the plain server beside the API.\n\n",
+			s.memoryLowLabel(), s.o.conns)
+		b.WriteString("| database | server | idle RSS | idle anon | idle file | low load RSS | high load RSS | high load anon | high load file | peak RSS |\n")
+		b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, m := range s.memory {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", m.dialect, m.target,
-				mib(m.idle.rss), mib(m.idle.anon), mib(m.idle.file), mib(m.loaded.rss), mib(m.loaded.anon), mib(m.loaded.file))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.dialect, m.target,
+				mib(m.idle.rss), mib(m.idle.anon), mib(m.idle.file), mib(m.low.rss),
+				mib(m.loaded.rss), mib(m.loaded.anon), mib(m.loaded.file), mib(m.loaded.peak))
 		}
 	}
 	if len(s.binaries) > 0 {
@@ -219,4 +223,10 @@ func writeMarked(path, markBegin, markEnd, block string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// memoryLowLabel says what the low load was: the first endpoint, for up to 3 s.
+func (s *session) memoryLowLabel() string {
+	e, _ := endpointByName(s.o.endpoints[0])
+	return fmt.Sprintf("%s of %s", min(s.o.duration, 3*time.Second), e.label)
 }

@@ -49,9 +49,11 @@ type sessionRow struct {
 	res                       result
 }
 
+// memRow is one server's memory: idle, after a load of one connection (low), after the
+// rounds at --connections (high), and the peak over its life.
 type memRow struct {
-	dialect, target string
-	idle, loaded    memory
+	dialect, target   string
+	idle, low, loaded memory
 }
 
 func run(ctx context.Context, args []string) error {
@@ -308,6 +310,25 @@ func (s *session) runDialect(ctx context.Context, dialect string, ld loader, sec
 			}
 		}
 	}
+	// Low load: one connection on the first endpoint, for each server in turn.
+	lowOpts := o
+	lowOpts.conns, lowOpts.threads, lowOpts.duration = 1, 1, min(o.duration, 3*time.Second)
+	lowLoader, err := pickLoader(lowOpts)
+	if err != nil {
+		return err
+	}
+	low := map[string]memory{}
+	first, _ := endpointByName(o.endpoints[0])
+	for _, t := range targets {
+		if _, err := loadRetrying(ctx, lowLoader, t.p.url+first.path(sd), tokenFor(first, sd)); err != nil {
+			return fmt.Errorf("low load of %s on %s: %w", first.name, t.name, err)
+		}
+		m, err := readMemory(t.p.cmd.Process.Pid)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		low[t.name] = m
+	}
 	for r := 1; r <= o.rounds; r++ {
 		for _, name := range o.endpoints {
 			e, _ := endpointByName(name)
@@ -354,7 +375,7 @@ func (s *session) runDialect(ctx context.Context, dialect string, ld loader, sec
 		if err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
-		s.memory = append(s.memory, memRow{dialect: dialect, target: t.name, idle: idle[t.name], loaded: m})
+		s.memory = append(s.memory, memRow{dialect: dialect, target: t.name, idle: idle[t.name], low: low[t.name], loaded: m})
 	}
 	return nil
 }

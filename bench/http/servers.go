@@ -178,9 +178,11 @@ func tail(path string) string {
 	return string(b)
 }
 
-// memory is a process's resident memory split by kind, from /proc/PID/smaps_rollup.
+// memory is a process's resident memory split by kind, from /proc/PID/smaps_rollup, and the
+// most it has held since it started (VmHWM, /proc/PID/status).
 type memory struct {
 	rss, anon, file int64 // bytes; file = rss - anon (mapped binary and libraries)
+	peak            int64 // bytes
 }
 
 func readMemory(pid int) (memory, error) {
@@ -214,6 +216,21 @@ func readMemory(pid int) (memory, error) {
 		return memory{}, errors.New("smaps_rollup: no Rss line")
 	}
 	m.file = m.rss - m.anon
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memory{}, fmt.Errorf("status: %w", err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if n, err := strconv.ParseInt(f[0], 10, 64); err == nil && len(f) == 2 && f[1] == "kB" {
+				m.peak = n << 10
+			}
+		}
+	}
+	if m.peak == 0 {
+		return memory{}, errors.New("status: no VmHWM line")
+	}
 	return m, nil
 }
 

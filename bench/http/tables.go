@@ -187,8 +187,8 @@ func runTables(ctx context.Context, o options) error {
 		"TEST_REDIS_URL (BENCH_REDIS_URL, keys under a random prefix, removed afterwards). Time is wall time per operation; " +
 		"CPU is the process's user+system time per operation where the benchmark reports it (database rows: it moves far less than " +
 		"wall time with the load of other processes). A database write commits one transaction, so its wall time is mostly the " +
-		"WAL flush of a shared disk. Memory (idle, low, high, peak RSS) is not in these tables: the HTTP section's memory table " +
-		"(`go run ./bench/http`) measures the API's RSS idle and after load.\n\n")
+		"WAL flush of a shared disk. Memory (idle, low, high and peak RSS, the API beside the plain limit server) needs the servers " +
+		"running: it is the HTTP section's memory table (`go run ./bench/http`, `task bench:http`).\n\n")
 	b.WriteString(md)
 	b.WriteString(tablesEnd + "\n")
 	return writeMarked(filepath.Join(root, o.docs), tablesBegin, tablesEnd, b.String())
