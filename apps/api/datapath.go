@@ -112,10 +112,11 @@ func shedder(cfg *config.Config, opt *optimizer.Optimizer) (*shed.Shedder, error
 		return nil, nil
 	}
 	s, err := shed.New(shed.Config{
-		Name:         "http",
-		Window:       cfg.Shed.Window,
-		CPUThreshold: cfg.Shed.CPUThreshold,
-		Meter:        otel.GetMeterProvider().Meter("github.com/brisk-go/brisk/libs/perfcore/shed"),
+		Name:          "http",
+		Window:        cfg.Shed.Window,
+		CPUThreshold:  cfg.Shed.CPUThreshold,
+		MaxQueueDelay: cfg.Shed.MaxQueueDelay,
+		Meter:         otel.GetMeterProvider().Meter("github.com/brisk-go/brisk/libs/perfcore/shed"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("overload shedder: %w", err)

@@ -113,9 +113,10 @@ type Config struct {
 	}
 	// Shed is adaptive overload shedding of API requests.
 	Shed struct {
-		Enabled      bool
-		CPUThreshold float64
-		Window       time.Duration
+		Enabled       bool
+		CPUThreshold  float64
+		Window        time.Duration
+		MaxQueueDelay time.Duration
 	}
 	// CPU is the bounded pool that runs CPU-heavy request work (password hashing).
 	CPU struct {
@@ -222,7 +223,7 @@ var apiOnly = []string{
 	"http.addr", "http.shutdown_timeout", "http.max_body_bytes", "http.cors_allowed_origins",
 	"http.read_header_timeout", "http.read_timeout", "http.write_timeout", "http.idle_timeout",
 	"database.batch_finds", "database.parallel_count", "jobs.in_process", "jwt.secret", "jwt.ttl",
-	"cpu.workers", "cpu.queue_size", "memory.pool_size", "memory.slab_size", "memory.cleanup_interval", "shed.enabled", "shed.cpu_threshold", "shed.window",
+	"cpu.workers", "cpu.queue_size", "memory.pool_size", "memory.slab_size", "memory.cleanup_interval", "shed.enabled", "shed.cpu_threshold", "shed.window", "shed.max_queue_delay",
 	"jwt.secret_file", "jwt.previous_secrets",
 	"log.requests", "login.max_failures_per_account", "login.max_failures_per_address", "login.failure_window",
 }
@@ -639,7 +640,7 @@ func settings() []Setting {
 			func(p presets.Settings) time.Duration { return p.IdleTimeout },
 			func(c *Config) *time.Duration { return &c.Pool.IdleTimeout }),
 		{Key: "shed.enabled", Env: "SHED_ENABLED", Fallback: "true",
-			Meaning: "Adaptive overload shedding: while the CPU is saturated, a request that would exceed recent throughput × best latency in flight, and at least 8 per core, gets 503 with Retry-After at once (health and admin routes exempt).",
+			Meaning: "Adaptive overload shedding: while the CPU is saturated, a request that would exceed recent throughput × (best latency + SHED_MAX_QUEUE_DELAY) in flight, and at least 8 per core, gets 503 with Retry-After at once (health and admin routes exempt).",
 			Allowed: "true or false",
 			set: func(c *Config, v string) (err error) {
 				c.Shed.Enabled, err = parseBool(v)
@@ -660,6 +661,10 @@ func settings() []Setting {
 			"How far back the shedder remembers throughput and latency.",
 			func(presets.Settings) time.Duration { return 5 * time.Second },
 			func(c *Config) *time.Duration { return &c.Shed.Window }),
+		durSetting("shed.max_queue_delay", "SHED_MAX_QUEUE_DELAY",
+			"How long an admitted request may wait behind the others before the shedder refuses new ones: a busy server whose requests wait less is not overloaded.",
+			func(presets.Settings) time.Duration { return 50 * time.Millisecond },
+			func(c *Config) *time.Duration { return &c.Shed.MaxQueueDelay }),
 		{Key: "cpu.workers", Env: "CPU_POOL_WORKERS", Fallback: "0",
 			Meaning: "Workers of the pool that runs CPU-heavy request work (password hashing); 0: one per CPU but one (GOMAXPROCS−1, at least 1), so a login flood leaves a core to the other requests; off: no pool, each request hashes on its own goroutine (unbounded; for comparison, docs/benchmarks.md).",
 			Allowed: "a whole number ≥ 0, or off",

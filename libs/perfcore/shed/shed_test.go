@@ -42,7 +42,7 @@ func warm(t *testing.T, s *shed.Shedder, clk *fakeClock, buckets, perBucket int,
 func newShedder(t *testing.T, cpu *float64) (*shed.Shedder, *fakeClock) {
 	t.Helper()
 	clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
-	s, err := shed.New(shed.Config{Window: 5 * time.Second, Buckets: 50, MinInFlight: 1, Now: clk.Now, CPU: func() float64 { return *cpu }})
+	s, err := shed.New(shed.Config{Window: 5 * time.Second, Buckets: 50, MinInFlight: 1, MaxQueueDelay: -1, Now: clk.Now, CPU: func() float64 { return *cpu }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestNothingIsRefusedBelowTheFloor(t *testing.T) {
 	t.Parallel()
 	cpu := 1.0
 	clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
-	s, err := shed.New(shed.Config{MinInFlight: 6, Now: clk.Now, CPU: func() float64 { return cpu }})
+	s, err := shed.New(shed.Config{MinInFlight: 6, MaxQueueDelay: -1, Now: clk.Now, CPU: func() float64 { return cpu }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestTheDefaultFloorIsEightPerProc(t *testing.T) {
 	t.Parallel()
 	cpu := 1.0
 	clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
-	s, err := shed.New(shed.Config{Now: clk.Now, CPU: func() float64 { return cpu }})
+	s, err := shed.New(shed.Config{MaxQueueDelay: -1, Now: clk.Now, CPU: func() float64 { return cpu }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,24 +184,66 @@ func TestAnEmptyWindowRefusesNothing(t *testing.T) {
 	}
 }
 
+// Admitted work may wait MaxQueueDelay behind the rest: a saturated server keeps admitting
+// up to throughput × (latency + MaxQueueDelay) in flight, 50ms by default.
+func TestTheQueueAllowanceAdmitsWorkThatWaitsBriefly(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		delay time.Duration
+		want  int
+	}{
+		{45 * time.Millisecond, 10}, // ceil(200/s × (5ms + 45ms))
+		{0, 11},                     // the default 50ms: ceil(200/s × 55ms)
+		{-1, 1},                     // none: ceil(200/s × 5ms)
+	} {
+		cpu := 1.0
+		clk := &fakeClock{now: time.Unix(1_800_000_000, 0)}
+		s, err := shed.New(shed.Config{MinInFlight: 1, MaxQueueDelay: tc.delay, Now: clk.Now, CPU: func() float64 { return cpu }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		warm(t, s, clk, 10, 20, 5*time.Millisecond) // 200 requests/s of 5ms
+		var dones []func()
+		admitted := 0
+		for range 30 {
+			done, err := s.Allow()
+			if err != nil {
+				break
+			}
+			admitted++
+			dones = append(dones, done)
+		}
+		for _, d := range dones {
+			d()
+		}
+		if admitted != tc.want {
+			t.Errorf("MaxQueueDelay %v: %d admitted before the first refusal, want %d", tc.delay, admitted, tc.want)
+		}
+		if sat := s.Saturation(); tc.want > 1 && sat != 0 {
+			t.Errorf("saturation %v with nothing in flight", sat)
+		}
+	}
+}
+
 func ExampleShedder() {
 	cpu := 1.0 // a saturated CPU
 	now := time.Unix(0, 0)
-	// MinInFlight 1: judge by throughput × latency alone (the default floor, 8 per core,
-	// would admit the second request too).
-	s, _ := shed.New(shed.Config{MinInFlight: 1, CPU: func() float64 { return cpu }, Now: func() time.Time { return now }})
-	// One request of 100ms finishes every 100ms: one can be in flight without queueing.
+	// MinInFlight 1: judge by the estimate alone (the default floor, 8 per core, would admit
+	// more). MaxQueueDelay 100ms: a request may wait up to 100ms behind the others.
+	s, _ := shed.New(shed.Config{MinInFlight: 1, MaxQueueDelay: 100 * time.Millisecond,
+		CPU: func() float64 { return cpu }, Now: func() time.Time { return now }})
+	// One request of 100ms finishes every 100ms: 10/s × (100ms + 100ms) = 2 in flight.
 	for range 20 {
 		done, _ := s.Allow()
 		now = now.Add(100 * time.Millisecond)
 		done()
 	}
-	done, err := s.Allow()
-	fmt.Println("first:", err)
-	_, err = s.Allow()
-	fmt.Println("second:", err)
-	done()
+	for _, name := range []string{"first", "second", "third"} {
+		_, err := s.Allow()
+		fmt.Println(name+":", err)
+	}
 	// Output:
 	// first: <nil>
-	// second: shed: overloaded
+	// second: <nil>
+	// third: shed: overloaded
 }

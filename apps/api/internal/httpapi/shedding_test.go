@@ -14,7 +14,7 @@ func TestOverloadedAPIShedsWithRetryAfter(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1_800_000_000, 0)
 	clock := func() time.Time { return now }
-	s, err := shed.New(shed.Config{MinInFlight: 1, CPU: func() float64 { return 1 }, Now: clock})
+	s, err := shed.New(shed.Config{MinInFlight: 1, MaxQueueDelay: -1, CPU: func() float64 { return 1 }, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
