@@ -2,9 +2,12 @@ package cache
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -191,5 +194,112 @@ func TestRedisDefaults(t *testing.T) {
 	}
 	if _, err := (RedisBroadcast{}).open(context.Background(), linkEnv{}); err == nil {
 		t.Error("a Redis broadcast with no URL, client or cache Redis opened")
+	}
+}
+
+// recordingBroadcast is a transport with a payload limit that records what it is asked to
+// publish (the PostgreSQL link's NOTIFY limit, without PostgreSQL).
+type recordingBroadcast struct {
+	limit int
+	sent  *[][]byte
+	fail  error // returned by every publish, when set
+}
+
+func (recordingBroadcast) Mode() string { return "recording" }
+
+func (rb recordingBroadcast) open(_ context.Context, env linkEnv) (link, error) {
+	return &recordingLink{rb: rb, recv: env.recv}, nil
+}
+
+type recordingLink struct {
+	rb   recordingBroadcast
+	recv receiver
+}
+
+func (l *recordingLink) start() { l.recv.restored() }
+func (l *recordingLink) publish(_ context.Context, payload []byte) error {
+	*l.rb.sent = append(*l.rb.sent, payload)
+	return l.rb.fail
+}
+func (l *recordingLink) maxPayload() int { return l.rb.limit }
+func (l *recordingLink) stop() error     { return nil }
+
+// An invalidation too large for the transport is sent as "drop everything"; one that fits,
+// even exactly, is sent as it is; a transport without a limit takes any size.
+func TestAnInvalidationTooLargeForTheLinkDropsEverything(t *testing.T) {
+	ctx := context.Background()
+	var sent [][]byte
+	open := func(limit int) *Cache {
+		t.Helper()
+		sent = nil
+		c, err := NewMemory(MemoryOptions{Options: Options{Broadcast: recordingBroadcast{limit: limit, sent: &sent}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	decode := func() message {
+		t.Helper()
+		if len(sent) != 1 {
+			t.Fatalf("%d messages published, want 1", len(sent))
+		}
+		var m message
+		if err := json.Unmarshal(sent[0], &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	long := strings.Repeat("k", 200)
+
+	// Measure the exact size of the message for one key, then allow exactly that.
+	if err := open(0).Delete(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	size := len(sent[0])
+	if m := decode(); m.All || len(m.Keys) != 1 {
+		t.Fatalf("no limit: %+v, want the key", m)
+	}
+	if err := open(size).Delete(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	if m := decode(); m.All || len(m.Keys) != 1 {
+		t.Fatalf("a message of exactly the limit: %+v, want the key", m)
+	}
+	if err := open(size-1).Delete(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+	if m := decode(); !m.All || len(m.Keys) != 0 {
+		t.Fatalf("a message one byte over the limit: %+v, want drop everything", m)
+	}
+}
+
+// A publish that fails is logged once per failure while the caller waits for it, and not at
+// all when the caller has gone (its context ended: the failure is the caller's, and a flood
+// of cancelled requests must not flood the log). Either way it is returned and counted.
+func TestAFailedPublishIsLoggedOnlyWhileTheCallerWaits(t *testing.T) {
+	var logged strings.Builder
+	var sent [][]byte
+	c, err := NewMemory(MemoryOptions{Options: Options{
+		Logger:    slog.New(slog.NewTextHandler(&logged, nil)),
+		Broadcast: recordingBroadcast{sent: &sent, fail: errors.New("link down")},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Delete(gone, "k"); err == nil {
+		t.Fatal("a failed publish was not returned")
+	}
+	if strings.Contains(logged.String(), "not broadcast") {
+		t.Fatalf("logged for a caller that had gone:\n%s", logged.String())
+	}
+	if err := c.Delete(context.Background(), "k"); err == nil {
+		t.Fatal("a failed publish was not returned")
+	}
+	if !strings.Contains(logged.String(), "invalidation not broadcast") {
+		t.Fatalf("a failed publish was not logged:\n%s", logged.String())
 	}
 }
