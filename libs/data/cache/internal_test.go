@@ -192,6 +192,9 @@ func TestRedisDefaults(t *testing.T) {
 	if rl.channel != "brisk:cache:invalidate" || rl.heartbeat != time.Second || rl.rdb.Options().DialTimeout != 250*time.Millisecond {
 		t.Errorf("broadcast defaults: channel %q heartbeat %v dial timeout %v", rl.channel, rl.heartbeat, rl.rdb.Options().DialTimeout)
 	}
+	if bo := rl.rdb.Options(); bo.MaxRetries > 0 || bo.DialerRetries != 1 {
+		t.Errorf("broadcast retries: %d, dialer %d; want none and one dial", bo.MaxRetries, bo.DialerRetries)
+	}
 	if _, err := (RedisBroadcast{}).open(context.Background(), linkEnv{}); err == nil {
 		t.Error("a Redis broadcast with no URL, client or cache Redis opened")
 	}

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,4 +138,49 @@ func TestGetManyThroughTheL1(t *testing.T) {
 	if got["a"] != "1" {
 		t.Errorf("GetMany with Redis cut lost the L1's value: %v", got)
 	}
+}
+
+// A broadcast on the cache's own Redis does not publish while that Redis is cooling down
+// after a failure: the invalidation is owed (a "drop everything" once Redis answers) instead
+// of each delete paying a failed network call and logging it.
+func TestTheBroadcastSkipsARedisThatIsCoolingDown(t *testing.T) {
+	t.Parallel()
+	url, opt, px, p := proxied(t)
+	var logged strings.Builder
+	var mu sync.Mutex
+	c, err := cache.NewRedis(context.Background(), cache.RedisOptions{
+		Options: cache.Options{L1Size: 100, Broadcast: cache.RedisBroadcast{Channel: channel(t)},
+			Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))},
+		URL: fmt.Sprintf("redis://%s/%d", px.addr(), opt.DB), Prefix: p,
+		Timeout: time.Second, Cooldown: time.Minute, NoTracing: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(); dropPrefix(t, url, p) })
+	waitUntil(t, "broadcast connected", c.Broadcasting)
+	ctx := context.Background()
+	px.cut()
+	if _, _, err := cache.Of[string](c).Get(ctx, "x"); err == nil {
+		t.Fatal("Get through a cut proxy succeeded")
+	}
+	if err := c.Delete(ctx, "k"); !errors.Is(err, cache.ErrUnavailable) {
+		t.Fatalf("Delete during the cool-down: %v, want ErrUnavailable", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logged.String(), "invalidation not broadcast") {
+		t.Fatalf("the broadcast tried the Redis that is cooling down:\n%s", logged.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
