@@ -68,9 +68,7 @@ func TestAFailedFlushDropsTheWholeL1(t *testing.T) {
 func TestL1CountsItsHitsAndKeepsValuesWithoutExpiryForTheDefaultTTL(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	defer func() { _ = mp.Shutdown(ctx) }()
+	reader, mp := meter(t)
 	const defaultTTL = 500 * time.Millisecond
 	c, _, direct, p := twoLevels(t, cache.Options{MeterProvider: mp, DefaultTTL: defaultTTL})
 	n := cache.Of[string](c)
@@ -183,4 +181,70 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
+}
+
+// Set, SetMany and Remember's fill keep the value in the L1 as well as in Redis: the next Get
+// is answered by the L1 without a network call.
+func TestWritesFillTheL1(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reader, mp := meter(t)
+	c, _, _, _ := twoLevels(t, cache.Options{MeterProvider: mp})
+	n := cache.Of[string](c)
+	if err := n.Set(ctx, "a", "1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.SetMany(ctx, map[string]string{"b": "2"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := n.Remember(ctx, "c", time.Hour, func(context.Context) (string, error) { return "3", nil }); err != nil || v != "3" {
+		t.Fatalf("Remember: %q %v", v, err)
+	}
+	before := counters(t, reader)
+	for k, want := range map[string]string{"a": "1", "b": "2", "c": "3"} {
+		if v, ok, err := n.Get(ctx, k); !ok || err != nil || v != want {
+			t.Fatalf("Get %s: %q %v %v", k, v, ok, err)
+		}
+	}
+	after := counters(t, reader)
+	if hits := after["brisk.cache.hits/l1/get"] - before["brisk.cache.hits/l1/get"]; hits != 3 {
+		t.Errorf("%d of 3 reads after Set, SetMany and Remember answered by the L1 (all: %v)", hits, after)
+	}
+	if calls := after["brisk.cache.hits/redis/get"] - before["brisk.cache.hits/redis/get"]; calls != 0 {
+		t.Errorf("%d reads went to Redis", calls)
+	}
+}
+
+// A Remember whose key is cached answers from its first look: one read, counted once, no
+// trip through the loader's single flight.
+func TestRememberOfACachedKeyReadsOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	reader, mp := meter(t)
+	c, err := cache.NewMemory(cache.MemoryOptions{Options: cache.Options{Logger: quiet, MeterProvider: mp}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	n := cache.Of[string](c)
+	loads := 0
+	load := func(context.Context) (string, error) { loads++; return "v", nil }
+	if _, err := n.Remember(ctx, "k", time.Hour, load); err != nil {
+		t.Fatal(err)
+	}
+	before := counters(t, reader)["brisk.cache.hits/memory/get"]
+	if v, err := n.Remember(ctx, "k", time.Hour, load); err != nil || v != "v" || loads != 1 {
+		t.Fatalf("second Remember: %q %v, %d loads", v, err, loads)
+	}
+	if hits := counters(t, reader)["brisk.cache.hits/memory/get"] - before; hits != 1 {
+		t.Errorf("a Remember of a cached key read it %d times, want 1", hits)
+	}
+}
+
+// meter returns a meter provider whose metrics the test reads from reader.
+func meter(t *testing.T) (*sdkmetric.ManualReader, *sdkmetric.MeterProvider) {
+	reader := sdkmetric.NewManualReader()
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	return reader, mp
 }
