@@ -306,3 +306,15 @@ func TestAFailedPublishIsLoggedOnlyWhileTheCallerWaits(t *testing.T) {
 		t.Fatalf("a failed publish was not logged:\n%s", logged.String())
 	}
 }
+
+// A memory store given no size is bounded by DefaultMaxEntries, not unbounded.
+func TestMemoryWithoutASizeIsBounded(t *testing.T) {
+	m, err := newMemory(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.close()
+	if got := m.c.GetMaximum(); got != DefaultMaxEntries {
+		t.Fatalf("maximum %d entries, want DefaultMaxEntries (%d)", got, DefaultMaxEntries)
+	}
+}
