@@ -204,7 +204,7 @@ func (w *NotifyFollowersWorker) Work(ctx context.Context, job *river.Job[NotifyF
 		return nil
 	}
 	var articles []int64 // those not deleted before we got to them: nobody to tell of the rest
-	err := db.NewSelect().Table("articles").Column("id").Where("id IN (?)", bun.In(wanted)).Order("id").Scan(ctx, &articles)
+	err := db.NewSelect().Table("articles").Column("id").Where("id IN (?)", bun.List(wanted)).Order("id").Scan(ctx, &articles)
 	if err != nil {
 		return fmt.Errorf("notify followers: find articles %v: %w", wanted, err)
 	}
