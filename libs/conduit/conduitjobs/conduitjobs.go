@@ -99,20 +99,19 @@ func ArticlesPublished(ctx context.Context, q *jobs.Queue, tx bun.Tx, es []condu
 	if len(es) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, 0, 2)
-	byAuthor := map[int64]int{} // author → index of its job in params
+	var authors []int64 // in the order they first appear
+	articles := map[int64][]int64{}
 	var tags []string
 	for _, e := range es {
-		i, ok := byAuthor[e.AuthorID]
-		if !ok {
-			i = len(params)
-			byAuthor[e.AuthorID] = i
-			params = append(params, river.InsertManyParams{Args: NotifyFollowersArgs{AuthorID: e.AuthorID}})
+		if _, seen := articles[e.AuthorID]; !seen {
+			authors = append(authors, e.AuthorID)
 		}
-		args := params[i].Args.(NotifyFollowersArgs)
-		args.ArticleIDs = append(args.ArticleIDs, e.ArticleID)
-		params[i].Args = args
+		articles[e.AuthorID] = append(articles[e.AuthorID], e.ArticleID)
 		tags = append(tags, e.Tags...)
+	}
+	params := make([]river.InsertManyParams, 0, len(authors)+1)
+	for _, author := range authors {
+		params = append(params, river.InsertManyParams{Args: NotifyFollowersArgs{AuthorID: author, ArticleIDs: articles[author]}})
 	}
 	if len(tags) > 0 {
 		slices.Sort(tags)
