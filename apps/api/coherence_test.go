@@ -127,10 +127,13 @@ func TestTwoInstancesServeNoStaleReads(t *testing.T) {
 				p, _ := m["profile"].(map[string]any)
 				return p
 			}
+			total := func(path, token string) any { _, m := b.do("GET", path, token, nil); return m["articlesCount"] }
 			// Fill b's cache with what it will have to drop.
 			eventually(t, "the new article", func() bool { return article() != nil })
 			eventually(t, "the first tag", func() bool { return fmt.Sprint(tags()) == "[one]" })
+			eventually(t, "the listing's total", func() bool { return total("/articles", "") == float64(1) })
 			_ = profile()
+			_ = total("/articles/feed", bob)
 
 			a.do("PUT", "/articles/"+slug, token, map[string]any{"article": map[string]any{"description": "v2"}})
 			eventually(t, "article update", func() bool { return article()["description"] == "v2" })
@@ -151,12 +154,15 @@ func TestTwoInstancesServeNoStaleReads(t *testing.T) {
 				p, _ := m["profile"].(map[string]any)
 				return p["following"] == true
 			})
+			eventually(t, "the feed's total after the follow", func() bool { return total("/articles/feed", bob) == float64(1) })
 
 			a.do("POST", "/articles", token, map[string]any{"article": map[string]any{"title": "Second", "description": "d", "body": "b", "tagList": []string{"two"}}})
 			eventually(t, "tag list", func() bool { return fmt.Sprint(tags()) == "[one two]" })
+			eventually(t, "the listing's total after a create", func() bool { return total("/articles", "") == float64(2) })
 
 			a.do("DELETE", "/articles/"+slug, token, nil)
 			eventually(t, "article delete", func() bool { return article() == nil })
+			eventually(t, "the listing's total after a delete", func() bool { return total("/articles", "") == float64(1) })
 		})
 	}
 }

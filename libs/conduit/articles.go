@@ -22,6 +22,11 @@ type Articles struct {
 	// runtime optimizer: in parallel for latency while load is low, in sequence for throughput
 	// when it is high); nil: always, when Parallel is set.
 	ParallelNow func() bool
+	// Totals, when set, answers a listing's total for f outside a transaction, calling count
+	// on a miss (a cache in front of the count, invalidated by the writes that change it); nil
+	// counts every time. Counting every matching row costs what the table holds (the page
+	// query reads 20 rows through an index, the count reads them all).
+	Totals func(ctx context.Context, f ArticleFilter, count func(context.Context) (int64, error)) (int64, error)
 }
 
 // ArticleFilter narrows a listing. Zero fields do not filter.
@@ -75,16 +80,16 @@ func viewQuery(db bun.IDB, viewerID int64, withBody bool) *bun.SelectQuery {
 // query, under the same ctx; the result is the same.
 func (r Articles) List(ctx context.Context, db bun.IDB, f ArticleFilter, viewerID int64, page repository.Page) ([]ArticleView, int, error) {
 	if _, isDB := db.(*bun.DB); r.Parallel == nil || !isDB || page.Limit <= 0 || (r.ParallelNow != nil && !r.ParallelNow()) {
-		return listSequential(ctx, db, f, viewerID, page)
+		return r.listSequential(ctx, db, f, viewerID, page)
 	}
 	count := pool.Submit(ctx, r.Parallel, func(ctx context.Context) (int64, error) {
-		return countArticles(ctx, db, f)
+		return r.total(ctx, db, f)
 	})
 	views, pageErr := listPage(ctx, db, f, viewerID, page)
 	total, err := count.Await(ctx)
 	if errors.Is(err, pool.ErrStopped) {
 		// The pool stopped under us (shutdown): the count still has to be answered.
-		total, err = countArticles(ctx, db, f)
+		total, err = r.total(ctx, db, f)
 	}
 	if err != nil {
 		return nil, 0, err
@@ -102,8 +107,8 @@ func (r Articles) List(ctx context.Context, db bun.IDB, f ArticleFilter, viewerI
 	return views, int(total), nil
 }
 
-func listSequential(ctx context.Context, db bun.IDB, f ArticleFilter, viewerID int64, page repository.Page) ([]ArticleView, int, error) {
-	total, err := countArticles(ctx, db, f)
+func (r Articles) listSequential(ctx context.Context, db bun.IDB, f ArticleFilter, viewerID int64, page repository.Page) ([]ArticleView, int, error) {
+	total, err := r.total(ctx, db, f)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -118,6 +123,15 @@ func listSequential(ctx context.Context, db bun.IDB, f ArticleFilter, viewerID i
 		return nil, 0, err
 	}
 	return views, int(total), nil
+}
+
+// total is how many articles match f: through Totals when set and db is the database itself
+// (a transaction may see its own uncommitted rows, which no cached total knows of).
+func (r Articles) total(ctx context.Context, db bun.IDB, f ArticleFilter) (int64, error) {
+	if _, isDB := db.(*bun.DB); r.Totals == nil || !isDB {
+		return countArticles(ctx, db, f)
+	}
+	return r.Totals(ctx, f, func(ctx context.Context) (int64, error) { return countArticles(ctx, db, f) })
 }
 
 func countArticles(ctx context.Context, db bun.IDB, f ArticleFilter) (int64, error) {

@@ -51,6 +51,7 @@ type Service struct {
 	views    cache.Typed[conduit.ArticleView]
 	rendered cache.Typed[json.RawMessage]
 	tagList  cache.Typed[[]string]
+	totals   cache.Typed[int64]
 }
 
 // Deps is what the article service is built from. DB is required; the rest is optional.
@@ -61,8 +62,10 @@ type Deps struct {
 	// do the side effects (jobs, cache invalidation). Nil: a set with no listeners.
 	Events *conduit.Events
 	// Cache, when set, serves what every anonymous reader sees alike — an article by slug and
-	// the tag list — for CacheTTL (default one minute). The after-commit listeners of the
-	// events flush exactly what a write changes. Signed-in readers read the database.
+	// the tag list — and every listing's total (how many articles match its filter, the same
+	// for every reader) for CacheTTL (default one minute). The after-commit listeners of the
+	// events flush exactly what a write changes. Signed-in readers read the rest from the
+	// database.
 	Cache    *cache.Cache
 	CacheTTL time.Duration
 	// Pool, when set, runs each listing's count query while its page query runs on the
@@ -89,7 +92,9 @@ func NewService(d Deps) *Service {
 		s.views = cache.Of[conduit.ArticleView](d.Cache)
 		s.rendered = cache.Of[json.RawMessage](d.Cache)
 		s.tagList = cache.Of[[]string](d.Cache)
+		s.totals = cache.Of[int64](d.Cache).Tags(TotalsTag)
 		s.cache, s.ttl = d.Cache, d.CacheTTL
+		s.articles.Totals = s.total
 	}
 	return s
 }

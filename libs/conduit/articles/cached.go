@@ -18,6 +18,10 @@ import (
 // TagsTag is the cache tag of the tag list.
 const TagsTag = "tags"
 
+// TotalsTag is the cache tag of the listings' totals (how many articles match a filter): any
+// write that adds or removes an article from a filter's matches flushes them all.
+const TotalsTag = "article-totals"
+
 // ArticleTag names the cache tag of an article.
 func ArticleTag(id int64) string { return "article:" + strconv.FormatInt(id, 10) }
 
@@ -66,6 +70,17 @@ func (s *Service) Rendered(ctx context.Context, slug, name string, render func(*
 		}
 		return b, []string{ArticleTag(v.ID), UserTag(v.Author.ID)}, nil
 	})
+}
+
+// total is a listing's total through the cache: the count reads every matching row, so at
+// 20,000 articles it, not the page, is what a listing costs.
+func (s *Service) total(ctx context.Context, f conduit.ArticleFilter, count func(context.Context) (int64, error)) (int64, error) {
+	return s.totals.Remember(ctx, totalKey(f), s.ttl, count)
+}
+
+// totalKey names the cached total of f; every field is quoted, so no two filters share a key.
+func totalKey(f conduit.ArticleFilter) string {
+	return fmt.Sprintf("article-total:%q:%q:%q:%d", f.Tag, f.Author, f.FavoritedBy, f.FeedOf)
 }
 
 // tagsOf returns the tags article id carries now, in tx.

@@ -83,33 +83,47 @@ func Register(ev *conduit.Events, d Deps) error {
 			return nil
 		}
 		after := events.AfterCommit()
-		// Once per batch: the tag list is the only cached thing a new article changes.
+		// Once per batch: a new article changes the listings' totals, and the tag list when it
+		// has tags.
 		add(ev.ArticlePublished.ListenBatch("flush-cache", func(ctx context.Context, es []conduit.ArticlePublished) error {
 			for _, e := range es {
 				if len(e.Tags) > 0 {
-					return flush(ctx, articles.TagsTag)
+					return flush(ctx, articles.TotalsTag, articles.TagsTag)
 				}
 			}
-			return nil
+			return flush(ctx, articles.TotalsTag)
 		}, after))
 		add(ev.ArticleUpdated.Listen("flush-cache", func(ctx context.Context, e conduit.ArticleUpdated) error {
 			if e.TagsChanged {
-				return flush(ctx, articles.ArticleTag(e.ArticleID), articles.TagsTag)
+				// It left the listings by its old tags and joined those by its new ones.
+				return flush(ctx, articles.ArticleTag(e.ArticleID), articles.TagsTag, articles.TotalsTag)
 			}
 			return flush(ctx, articles.ArticleTag(e.ArticleID))
 		}, after))
 		add(ev.ArticleDeleted.Listen("flush-cache", func(ctx context.Context, e conduit.ArticleDeleted) error {
-			return flush(ctx, articles.ArticleTag(e.ArticleID), articles.TagsTag)
+			return flush(ctx, articles.ArticleTag(e.ArticleID), articles.TagsTag, articles.TotalsTag)
 		}, after))
+		// A favorite moves the article's count and the favoriter's "favorited by" listing.
 		add(ev.ArticleFavorited.Listen("flush-cache", func(ctx context.Context, e conduit.ArticleFavorited) error {
-			return flush(ctx, articles.ArticleTag(e.ArticleID))
+			return flush(ctx, articles.ArticleTag(e.ArticleID), articles.TotalsTag)
 		}, after))
 		add(ev.ArticleUnfavorited.Listen("flush-cache", func(ctx context.Context, e conduit.ArticleUnfavorited) error {
-			return flush(ctx, articles.ArticleTag(e.ArticleID))
+			return flush(ctx, articles.ArticleTag(e.ArticleID), articles.TotalsTag)
 		}, after))
 		add(ev.UserUpdated.Listen("flush-cache", func(ctx context.Context, e conduit.UserUpdated) error {
-			// The profile and every article that shows the user carry its tag.
+			// The profile and every article that shows the user carry its tag; a new username
+			// moves the listings by author and by favoriter to the new name.
+			if e.OldUsername != "" && e.OldUsername != e.Username {
+				return flush(ctx, articles.UserTag(e.UserID), articles.TotalsTag)
+			}
 			return flush(ctx, articles.UserTag(e.UserID))
+		}, after))
+		// The follower's feed gains or loses the followee's articles.
+		add(ev.UserFollowed.Listen("flush-cache", func(ctx context.Context, _ conduit.UserFollowed) error {
+			return flush(ctx, articles.TotalsTag)
+		}, after))
+		add(ev.UserUnfollowed.Listen("flush-cache", func(ctx context.Context, _ conduit.UserUnfollowed) error {
+			return flush(ctx, articles.TotalsTag)
 		}, after))
 	}
 	if d.Warm != nil && d.Cache != nil {

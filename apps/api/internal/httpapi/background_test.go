@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,6 +112,25 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 				t.Helper()
 				return list(a.must(http.StatusOK, "GET", "/api/articles/"+slug+"/comments", "", nil), "comments")
 			}
+			// total is a listing's articlesCount (the cache keeps totals per filter); path is
+			// /api/articles with its query, or the reader's feed.
+			total := func(path string) int {
+				t.Helper()
+				token := ""
+				if strings.HasPrefix(path, "/api/articles/feed") || strings.Contains(path, "favorited=") {
+					token = reader
+				}
+				return num(a.must(http.StatusOK, "GET", path, token, nil)["articlesCount"])
+			}
+			// Past the last page a listing needs only its total: from the cache, no query.
+			totals := []string{"/api/articles?offset=1000", "/api/articles", "/api/articles?tag=go", "/api/articles?tag=db", "/api/articles?tag=fresh",
+				"/api/articles?author=author", "/api/articles?author=renamed", "/api/articles?favorited=reader", "/api/articles/feed"}
+			wantTotal := func(when, path string, want int) {
+				t.Helper()
+				if got := total(path); got != want {
+					t.Fatalf("%s: %s articlesCount %d, want %d", when, path, got, want)
+				}
+			}
 			// fill reads everything a write below may change, as anonymous and as the reader,
 			// twice, so the cache holds it before the write.
 			fill := func() {
@@ -122,6 +142,9 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 					profile(reader)
 					tags()
 					comments()
+					for _, path := range totals {
+						total(path)
+					}
 				}
 			}
 			fill()
@@ -129,6 +152,7 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 			article("")
 			profile("")
 			tags()
+			total("/api/articles?offset=1000")
 			if a.queries.Load() != before {
 				t.Fatalf("cached reads went to the database (%d queries)", a.queries.Load()-before)
 			}
@@ -156,6 +180,12 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 					if got := tags(); !slices.Equal(got, []string{"fresh", "go"}) {
 						t.Fatalf("after create: tags %v, want [fresh go]", got)
 					}
+					wantTotal("after create", "/api/articles", 2)
+					wantTotal("after create", "/api/articles?tag=fresh", 1)
+					// one without tags changes the totals all the same
+					fill()
+					a.createArticle(reader, "Untagged")
+					wantTotal("after create without tags", "/api/articles", 3)
 					a.must(http.StatusOK, "GET", "/api/articles/"+fresh, "", nil)
 				}},
 				{"PUT /api/articles/:slug", func() {
@@ -166,6 +196,8 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 					if got := tags(); !slices.Equal(got, []string{"db", "fresh"}) {
 						t.Fatalf("after retag: tags %v, want [db fresh]", got)
 					}
+					wantTotal("after retag", "/api/articles?tag=go", 0)
+					wantTotal("after retag", "/api/articles?tag=db", 1)
 					// a new title moves the article to a new slug; the old one is gone
 					fill()
 					m := a.must(http.StatusOK, "PUT", "/api/articles/"+slug, author, map[string]any{"article": map[string]any{"title": "Renamed"}})
@@ -183,6 +215,7 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 					if got := num(article("")["favoritesCount"]); got != 1 {
 						t.Fatalf("after favorite: favoritesCount %d", got)
 					}
+					wantTotal("after favorite", "/api/articles?favorited=reader", 1)
 					if !article(reader)["favorited"].(bool) {
 						t.Fatal("the reader's own view misses the favorite")
 					}
@@ -192,6 +225,7 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 					if got := num(article("")["favoritesCount"]); got != 0 {
 						t.Fatalf("after unfavorite: favoritesCount %d", got)
 					}
+					wantTotal("after unfavorite", "/api/articles?favorited=reader", 0)
 					if article(reader)["favorited"].(bool) {
 						t.Fatal("the reader's own view still shows the favorite")
 					}
@@ -205,6 +239,14 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 					if got := profile("")["bio"]; got != "new bio" {
 						t.Fatalf("profile after change: bio %v", got)
 					}
+					// a new username moves the listing by author; and back, for the cases below
+					fill()
+					a.must(http.StatusOK, "PUT", "/api/user", author, map[string]any{"user": map[string]any{"username": "renamed"}})
+					wantTotal("after rename", "/api/articles?author=author", 0)
+					wantTotal("after rename", "/api/articles?author=renamed", 1)
+					a.must(http.StatusOK, "PUT", "/api/user", author, map[string]any{"user": map[string]any{"username": "author"}})
+					wantTotal("after renaming back", "/api/articles?author=author", 1)
+					wantTotal("after renaming back", "/api/articles?author=renamed", 0)
 				}},
 				{"POST /api/profiles/:username/follow", func() {
 					// the follower sees it; anonymous readers are not following anyone
@@ -215,12 +257,14 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 					if profile("")["following"].(bool) {
 						t.Fatal("anonymous profile says following")
 					}
+					wantTotal("after follow", "/api/articles/feed", 1)
 				}},
 				{"DELETE /api/profiles/:username/follow", func() {
 					a.must(http.StatusOK, "DELETE", "/api/profiles/author/follow", reader, nil)
 					if profile(reader)["following"].(bool) || obj(article(reader), "author")["following"].(bool) {
 						t.Fatal("after unfollow: the former follower still sees it")
 					}
+					wantTotal("after unfollow", "/api/articles/feed", 0)
 				}},
 				{"POST /api/articles/:slug/comments", func() {
 					m := a.must(http.StatusOK, "POST", "/api/articles/"+slug+"/comments", reader, map[string]any{"comment": map[string]any{"body": "first"}})
@@ -244,6 +288,8 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 					if got := tags(); !slices.Equal(got, []string{"fresh"}) {
 						t.Fatalf("after delete: tags %v, want [fresh]", got)
 					}
+					wantTotal("after delete", "/api/articles", 2)
+					wantTotal("after delete", "/api/articles?tag=db", 0)
 				}},
 			}
 
