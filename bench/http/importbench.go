@@ -56,30 +56,87 @@ func generateImport(n int) []importLine {
 	out := make([]importLine, n)
 	for i := range out {
 		a := i % importAuthors
-		t := []int{i % importTags, (i*7 + 1) % importTags, (i*13 + 2) % importTags}
-		if t[1] == t[0] {
-			t[1] = (t[1] + 1) % importTags
-		}
-		for t[2] == t[0] || t[2] == t[1] {
-			t[2] = (t[2] + 1) % importTags
-		}
-		slices.Sort(t)
-		l := importLine{
-			Title:       fmt.Sprintf("Imported article %d about measured loads", i),
-			Description: fmt.Sprintf("What article %d says, in a sentence of ordinary length.", i),
-			Body: strings.Repeat(fmt.Sprintf("Paragraph of article %d: a body of a realistic length, several sentences long. ", i), 6) +
-				"\n\nThe end.",
-			Author:   fmt.Sprintf("author%d", a),
-			slug:     fmt.Sprintf("imported-article-%d-about-measured-loads", i),
-			authorID: int64(a + 1),
-		}
-		for _, x := range t {
-			l.TagList = append(l.TagList, fmt.Sprintf("tag%02d", x))
-			l.tagIDs = append(l.tagIDs, int64(x+1))
-		}
-		out[i] = l
+		out[i] = importLineAt(i, fmt.Sprintf("author%d", a))
+		out[i].authorID = int64(a + 1)
 	}
 	return out
+}
+
+// importLineAt is generated article i, by author.
+func importLineAt(i int, author string) importLine {
+	t := []int{i % importTags, (i*7 + 1) % importTags, (i*13 + 2) % importTags}
+	if t[1] == t[0] {
+		t[1] = (t[1] + 1) % importTags
+	}
+	for t[2] == t[0] || t[2] == t[1] {
+		t[2] = (t[2] + 1) % importTags
+	}
+	slices.Sort(t)
+	l := importLine{
+		Title:       fmt.Sprintf("Imported article %d about measured loads", i),
+		Description: fmt.Sprintf("What article %d says, in a sentence of ordinary length.", i),
+		Body: strings.Repeat(fmt.Sprintf("Paragraph of article %d: a body of a realistic length, several sentences long. ", i), 6) +
+			"\n\nThe end.",
+		Author: author,
+		slug:   fmt.Sprintf("imported-article-%d-about-measured-loads", i),
+	}
+	for _, x := range t {
+		l.TagList = append(l.TagList, fmt.Sprintf("tag%02d", x))
+		l.tagIDs = append(l.tagIDs, int64(x+1))
+	}
+	return l
+}
+
+// writeBulk writes n generated articles, by the authors in turn, to path as NDJSON, one line
+// at a time (a million lines is about 600 MB).
+func writeBulk(path string, n int, authors []string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for i := range n {
+		l := importLineAt(i, authors[i%len(authors)])
+		if err := enc.Encode(&l); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// bulkImport adds n generated articles by the seeded users to the database at dbURL through
+// the working tree's `worker import` (the domain's own rules, slugs, tags and events).
+func bulkImport(ctx context.Context, dbURL, secret, tmp string, n, users int) error {
+	root, err := gitRoot(ctx)
+	if err != nil {
+		return err
+	}
+	worker := filepath.Join(tmp, "worker-bulk")
+	if _, err := buildApp(ctx, root, worker, "./apps/worker"); err != nil {
+		return err
+	}
+	authors := make([]string, users)
+	for i := range authors {
+		authors[i] = seededUsername(i)
+	}
+	file := filepath.Join(tmp, "bulk.ndjson")
+	if err := writeBulk(file, n, authors); err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(file) }() // large; the temp dir goes too
+	took, out, err := timeImport(ctx, worker, []string{"import", file},
+		append(os.Environ(), "DATABASE_URL="+dbURL, "DATABASE_AUTO_MIGRATE=false", "JWT_SECRET="+secret))
+	if err != nil {
+		return fmt.Errorf("bulk import: %w", err)
+	}
+	fmt.Printf("bulk import of %d articles: %s (%s)\n", n, took.Round(time.Millisecond), out)
+	return nil
 }
 
 func writeNDJSON(path string, lines []importLine) error {

@@ -154,11 +154,11 @@ func (s *session) section(docs, chart string) string {
 		s.started.Format("2006-01-02 15:04 UTC"), machine(), commandLine())
 	fmt.Fprintf(&b, "Load: %s per server and endpoint, %d interleaved rounds (every server once per endpoint per round, in turn); "+
 		"figures are medians over the rounds and `× limit` is the median of the per-round ratios. "+
-		"Seeded through the API: %d users, %d articles with 3 tags each; the reader follows half the users and has favorited every third article. "+
+		"Seeded through the API: %d users, %d articles with 3 tags each; the reader follows half the users and has favorited every third article%s. "+
 		"The limit server (`bench/http/limit`: gin + pgx, hand-written SQL, no middleware, pool of 4×GOMAXPROCS connections) verifies the same JWT, "+
 		"computes the same following/favorited flags and tags, and answers the anonymous article from JSON built once per slug. "+
 		"Every server runs at once on the same database; the API runs with its defaults (plus the variants' settings).\n",
-		s.loader, s.o.rounds, s.o.users, s.o.articles)
+		s.loader, s.o.rounds, s.o.users, s.o.articles, bulkNote(s.o.bulk))
 	b.WriteString(s.markdown())
 	b.WriteString(markEnd + "\n")
 	return b.String()
@@ -229,4 +229,12 @@ func writeMarked(path, markBegin, markEnd, block string) error {
 func (s *session) memoryLowLabel() string {
 	e, _ := endpointByName(s.o.endpoints[0])
 	return fmt.Sprintf("%s of %s", min(s.o.duration, 3*time.Second), e.label)
+}
+
+// bulkNote says what --bulk-articles added to the seed, if anything.
+func bulkNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; then %d more articles by the same users through `worker import`", n)
 }

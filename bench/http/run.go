@@ -211,6 +211,11 @@ func prepare(ctx context.Context, o options, dialect string, api binary, secret,
 		return "", nil, nil, err
 	}
 	fmt.Printf("%s: seeded in %s\n", dialect, time.Since(t0).Round(time.Millisecond))
+	if o.bulk > 0 {
+		if err := bulkImport(ctx, dbURL, secret, tmp, o.bulk, o.users); err != nil {
+			return "", nil, nil, err
+		}
+	}
 	if stats != nil {
 		// Fresh planner statistics now, so autovacuum does not change the plans mid-run.
 		if _, err := stats.Exec(ctx, "ANALYZE"); err != nil {

@@ -27,6 +27,9 @@ type seeded struct {
 	followed string // a username the reader follows
 }
 
+// seededUsername is the name of seeded user i.
+func seededUsername(i int) string { return fmt.Sprintf("bench_user_%03d", i) }
+
 // seed fills an empty database through the API at base: users, follows, articles with three
 // tags each, favorites. Everything goes through the public routes, so the API's own rules
 // (slugs, counts, tag rows, events) make the rows every server then reads.
@@ -35,7 +38,7 @@ func seed(ctx context.Context, base string, users, articles int) (*seeded, error
 	tokens := make([]string, users)
 	names := make([]string, users)
 	if err := parallel(ctx, users, 4, func(i int) error {
-		names[i] = fmt.Sprintf("bench_user_%03d", i)
+		names[i] = seededUsername(i)
 		var out struct {
 			User struct {
 				Token string `json:"token"`
