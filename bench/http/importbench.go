@@ -87,29 +87,6 @@ func importLineAt(i int, author string) importLine {
 	return l
 }
 
-// writeBulk writes n generated articles, by the authors in turn, to path as NDJSON, one line
-// at a time (a million lines is about 600 MB).
-func writeBulk(path string, n int, authors []string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
-	}
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	for i := range n {
-		l := importLineAt(i, authors[i%len(authors)])
-		if err := enc.Encode(&l); err != nil {
-			_ = f.Close()
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
-}
-
 // bulkImport adds n generated articles by the seeded users to the database at dbURL through
 // the working tree's `worker import` (the domain's own rules, slugs, tags and events).
 func bulkImport(ctx context.Context, dbURL, secret, tmp string, n, users int) error {
@@ -126,7 +103,10 @@ func bulkImport(ctx context.Context, dbURL, secret, tmp string, n, users int) er
 		authors[i] = seededUsername(i)
 	}
 	file := filepath.Join(tmp, "bulk.ndjson")
-	if err := writeBulk(file, n, authors); err != nil {
+	if err := writeLines(file, n, func(i int) *importLine {
+		l := importLineAt(i, authors[i%len(authors)])
+		return &l
+	}); err != nil {
 		return err
 	}
 	defer func() { _ = os.Remove(file) }() // large; the temp dir goes too
@@ -140,14 +120,20 @@ func bulkImport(ctx context.Context, dbURL, secret, tmp string, n, users int) er
 }
 
 func writeNDJSON(path string, lines []importLine) error {
+	return writeLines(path, len(lines), func(i int) *importLine { return &lines[i] })
+}
+
+// writeLines writes line(0) … line(n-1) to path as NDJSON, one at a time (a million generated
+// lines are about 600 MB: they are not held in memory).
+func writeLines(path string, n int, line func(int) *importLine) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
-	for i := range lines {
-		if err := enc.Encode(&lines[i]); err != nil {
+	for i := range n {
+		if err := enc.Encode(line(i)); err != nil {
 			_ = f.Close()
 			return fmt.Errorf("write %s: %w", path, err)
 		}
