@@ -19,6 +19,7 @@ type fakeProvider struct {
 	observed map[string]int64
 	attrPool string
 	records  int
+	values   map[string][]float64 // recorded per histogram, when set
 	unreg    bool
 }
 
@@ -41,12 +42,16 @@ type namedCounter struct {
 
 type countingHist struct {
 	noop.Float64Histogram
-	f *fakeProvider
+	f    *fakeProvider
+	name string
 }
 
-func (h countingHist) Record(context.Context, float64, ...metric.RecordOption) {
+func (h countingHist) Record(_ context.Context, v float64, _ ...metric.RecordOption) {
 	h.f.mu.Lock()
 	h.f.records++
+	if h.f.values != nil {
+		h.f.values[h.name] = append(h.f.values[h.name], v)
+	}
 	h.f.mu.Unlock()
 }
 
@@ -62,7 +67,7 @@ func (m fakeMeter) Int64ObservableCounter(name string, _ ...metric.Int64Observab
 
 func (m fakeMeter) Float64Histogram(name string, _ ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
 	m.f.names = append(m.f.names, name)
-	return countingHist{f: m.f}, nil
+	return countingHist{f: m.f, name: name}, nil
 }
 
 type fakeReg struct {
@@ -128,10 +133,32 @@ func TestMetrics(t *testing.T) {
 	if recs == 0 {
 		t.Fatal("no wait/duration samples in 1001 tasks")
 	}
+	// One task in 64 is sampled (about 31 records for 1001 tasks, wait and run); every task
+	// measured would be about 2,000.
+	if recs >= 1001 {
+		t.Fatalf("%d wait/duration samples in 1001 tasks: sampling one task in %d gives about %d", recs, sampleMask+1, 2*1001/(sampleMask+1))
+	}
 	if err := p.Stop(bounded(t)); err != nil {
 		t.Fatal(err)
 	}
 	if !fp.unreg {
 		t.Fatal("Stop did not unregister the metrics callback")
+	}
+}
+
+// The histograms are in seconds (their unit says "s"): the nanoseconds measured are divided.
+func TestWaitAndRunAreRecordedInSeconds(t *testing.T) {
+	fp := &fakeProvider{observed: map[string]int64{}, values: map[string][]float64{}}
+	p := newStarted(t, Config{Name: "seconds", MeterProvider: fp})
+	p.metrics.recordWait(1_500_000_000)
+	p.metrics.recordRun(250_000_000)
+	p.metrics.recordWait(-5) // a clock step back is no negative wait
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	if got := fp.values[MetricTaskWait]; len(got) != 2 || got[0] != 1.5 || got[1] != 0 {
+		t.Fatalf("wait recorded %v, want [1.5 0]", got)
+	}
+	if got := fp.values[MetricTaskDuration]; len(got) != 1 || got[0] != 0.25 {
+		t.Fatalf("run recorded %v, want [0.25]", got)
 	}
 }

@@ -25,6 +25,7 @@ func TestConfigValidation(t *testing.T) {
 		{"min above max", Config{Name: "x", MinWorkers: 5, MaxWorkers: 2}, "MinWorkers (5) must be <= MaxWorkers (2)"},
 		{"negative queue", Config{Name: "x", QueueSize: -1}, "QueueSize"},
 		{"huge queue", Config{Name: "x", QueueSize: 1 << 30}, "QueueSize"},
+		{"queue one past the largest", Config{Name: "x", QueueSize: maxQueueSize + 1}, "QueueSize"},
 		{"negative idle", Config{Name: "x", IdleTimeout: -time.Second}, "IdleTimeout"},
 		{"bad policy", Config{Name: "x", WhenFull: 9}, "WhenFull"},
 		{"bad stop mode", Config{Name: "x", OnStop: 9}, "OnStop"},
@@ -608,5 +609,34 @@ func TestGoNil(t *testing.T) {
 	p := newStarted(t, Config{})
 	if err := p.Go(nil); err == nil {
 		t.Fatal("Go(nil) accepted")
+	}
+}
+
+// The largest queue is accepted (the bound is inclusive).
+func TestLargestQueueIsAccepted(t *testing.T) {
+	t.Parallel()
+	if _, err := (Config{Name: "x", QueueSize: maxQueueSize}).withDefaults(); err != nil {
+		t.Fatalf("QueueSize %d (the largest) refused: %v", maxQueueSize, err)
+	}
+}
+
+// A priority past the last is refused by Go and by Submit, the last one is not.
+func TestPriorityPastTheLastIsRefused(t *testing.T) {
+	t.Parallel()
+	p := newStarted(t, Config{})
+	if err := p.GoWith(numPriorities, func() {}); err == nil {
+		t.Fatal("GoWith(numPriorities) accepted")
+	}
+	if _, err := Submit(context.Background(), p, func(context.Context) (int, error) { return 1, nil }, numPriorities).Await(bounded(t)); err == nil {
+		t.Fatal("Submit with priority numPriorities accepted")
+	}
+	last := numPriorities - 1
+	done := make(chan struct{})
+	if err := p.GoWith(last, func() { close(done) }); err != nil {
+		t.Fatalf("GoWith(%v): %v", last, err)
+	}
+	recv(t, "the task at the last priority", done)
+	if v, err := Submit(context.Background(), p, func(context.Context) (int, error) { return 1, nil }, last).Await(bounded(t)); err != nil || v != 1 {
+		t.Fatalf("Submit at %v: %v, %v", last, v, err)
 	}
 }
