@@ -453,3 +453,75 @@ func TestInvalidationLostByOneInstanceReachesTheOthersAfter(t *testing.T) {
 		return err == nil && v == "v2"
 	})
 }
+
+// A message without a publish time (another program on the channel, an older version) is
+// applied, and records no lag: a lag measured from the zero time would be 56 years.
+func TestAMessageWithoutATimeRecordsNoLag(t *testing.T) {
+	t.Parallel()
+	redisURL := needRedis(t)
+	p, ch := prefix(t), channel(t)
+	t.Cleanup(func() { dropPrefix(t, redisURL, p) })
+	open := func(o cache.Options) (*cache.Cache, error) {
+		o.L1Size, o.Broadcast = 1000, cache.RedisBroadcast{Channel: ch}
+		return cache.NewRedis(context.Background(), cache.RedisOptions{Options: o, URL: redisURL, Prefix: p, NoTracing: true})
+	}
+	a, b := newInstance(t, open), newInstance(t, open)
+	waitConnected(t, a, b)
+	opt, err := redis.ParseURL(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	if err := rdb.Publish(ctx, ch, `{"o":"another program","k":["untimed"]}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// a's delete is published after it on the same channel, so b has applied both once it
+	// sees a's.
+	var db source
+	db.set("v1")
+	if _, err := cache.Of[string](b.c).Remember(ctx, "timed", time.Minute, db.load); err != nil {
+		t.Fatal(err)
+	}
+	db.set("v2")
+	if err := a.c.Delete(ctx, "timed"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "a's delete reaches b", func() bool {
+		v, err := cache.Of[string](b.c).Remember(ctx, "timed", time.Minute, db.load)
+		return err == nil && v == "v2"
+	})
+	if n := b.metric(t, "brisk.cache.broadcast.lag", "", ""); n != 1 {
+		t.Fatalf("b recorded %d broadcast lags, want 1 (a's delete; none for the message without a time)", n)
+	}
+}
+
+// An idle subscription is pinged every heartbeat; a ping answered is no reason to reconnect
+// (which would drop the in-process level each time).
+func TestAnIdleBroadcastStaysConnected(t *testing.T) {
+	t.Parallel()
+	redisURL := needRedis(t)
+	p, ch := prefix(t), channel(t)
+	t.Cleanup(func() { dropPrefix(t, redisURL, p) })
+	a := newInstance(t, func(o cache.Options) (*cache.Cache, error) {
+		o.L1Size, o.Broadcast = 1000, cache.RedisBroadcast{Channel: ch, Heartbeat: 20 * time.Millisecond}
+		return cache.NewRedis(context.Background(), cache.RedisOptions{Options: o, URL: redisURL, Prefix: p, NoTracing: true})
+	})
+	waitConnected(t, a)
+	ctx := context.Background()
+	if err := cache.Of[string](a.c).Set(ctx, "kept", "v", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // about 15 heartbeats with nothing on the channel
+	if n := a.metric(t, "brisk.cache.broadcast.resets", "", ""); n != 0 {
+		t.Fatalf("an idle broadcast reset %d times", n)
+	}
+	hits := a.metric(t, "brisk.cache.hits", "driver", "l1")
+	if _, ok, err := cache.Of[string](a.c).Get(ctx, "kept"); !ok || err != nil {
+		t.Fatalf("get: %v %v", ok, err)
+	}
+	if a.metric(t, "brisk.cache.hits", "driver", "l1") != hits+1 {
+		t.Fatal("the L1 lost its value while the broadcast was idle")
+	}
+}
