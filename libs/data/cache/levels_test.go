@@ -248,3 +248,32 @@ func meter(t *testing.T) (*sdkmetric.ManualReader, *sdkmetric.MeterProvider) {
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
 	return reader, mp
 }
+
+// While the broadcast is down the L1 may be stale and is bypassed, but Redis is not: GetMany
+// still answers from Redis.
+func TestGetManyAsksRedisWhileTheBroadcastIsDown(t *testing.T) {
+	t.Parallel()
+	url, opt, px, p := proxied(t)
+	ch := channel(t)
+	c, err := cache.NewRedis(context.Background(), cache.RedisOptions{
+		Options: cache.Options{Logger: quiet, L1Size: 100, Broadcast: cache.RedisBroadcast{
+			URL: fmt.Sprintf("redis://%s/%d", px.addr(), opt.DB), Channel: ch, Heartbeat: 50 * time.Millisecond,
+		}},
+		URL: url, Prefix: p, NoTracing: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(); dropPrefix(t, url, p) })
+	waitUntil(t, "broadcast connected", c.Broadcasting)
+	ctx := context.Background()
+	n := cache.Of[string](c)
+	if err := n.Set(ctx, "k", "v", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	px.cut()
+	waitUntil(t, "the broadcast notices the cut", func() bool { return !c.Broadcasting() })
+	if got, err := n.GetMany(ctx, []string{"k"}); err != nil || got["k"] != "v" {
+		t.Fatalf("GetMany with the broadcast down: %v %v, want Redis's k=v", got, err)
+	}
+}
