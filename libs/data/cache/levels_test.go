@@ -277,3 +277,19 @@ func TestGetManyAsksRedisWhileTheBroadcastIsDown(t *testing.T) {
 		t.Fatalf("GetMany with the broadcast down: %v %v, want Redis's k=v", got, err)
 	}
 }
+
+// SetMany under an L1 writes Redis too: another instance, or this one after its L1 is
+// dropped, reads the values there.
+func TestSetManyUnderAnL1WritesRedis(t *testing.T) {
+	t.Parallel()
+	c, _, direct, p := twoLevels(t, cache.Options{})
+	ctx := context.Background()
+	if err := cache.Of[string](c).SetMany(ctx, map[string]string{"a": "1", "b": "2"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"a": `"1"`, "b": `"2"`} {
+		if got, err := direct.Get(ctx, p+"v:"+k).Result(); err != nil || got != want {
+			t.Errorf("Redis holds %s=%q (%v), want %s", k, got, err, want)
+		}
+	}
+}

@@ -640,3 +640,42 @@ func TestPriorityPastTheLastIsRefused(t *testing.T) {
 		t.Fatalf("Submit at %v: %v, %v", last, v, err)
 	}
 }
+
+// No more than MaxWorkers tasks run at once, however many are queued.
+func TestNeverMoreWorkersThanMax(t *testing.T) {
+	t.Parallel()
+	p := newStarted(t, Config{MinWorkers: 1, MaxWorkers: 2, QueueSize: 64})
+	release := make(chan struct{})
+	var running, most atomic.Int32
+	for range 20 {
+		if err := p.Go(func() {
+			n := running.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			<-release
+			running.Add(-1)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "two tasks running", func() bool { return running.Load() == 2 })
+	time.Sleep(50 * time.Millisecond) // room for a third worker to start, if the pool would
+	if w := p.Workers(); w > 2 {
+		t.Errorf("%d workers, MaxWorkers 2", w)
+	}
+	close(release)
+	eventually(t, "queue drained", func() bool { return p.Waiting() == 0 && running.Load() == 0 })
+	if m := most.Load(); m != 2 {
+		t.Fatalf("at most %d tasks ran at once, want exactly MaxWorkers (2)", m)
+	}
+}
+
+// Stats.Running counts the workers that are not idle: none in a pool with nothing to do.
+func TestIdleWorkersAreNotRunning(t *testing.T) {
+	t.Parallel()
+	p := newStarted(t, Config{MinWorkers: 2, MaxWorkers: 2})
+	eventually(t, "both workers idle", func() bool { s := p.Stats(); return s.Workers == 2 && s.Idle == 2 })
+	if s := p.Stats(); s.Running != 0 {
+		t.Fatalf("Stats %+v: Running %d with every worker idle", s, s.Running)
+	}
+}
