@@ -318,3 +318,58 @@ func TestMemoryWithoutASizeIsBounded(t *testing.T) {
 		t.Fatalf("maximum %d entries, want DefaultMaxEntries (%d)", got, DefaultMaxEntries)
 	}
 }
+
+// Up to maxLost lost keys and tags are replayed one by one; one more and the replay wipes the
+// prefix instead (keys and tags count together).
+func TestLostInvalidationsBeyondTheLimitBecomeAWipe(t *testing.T) {
+	keys := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("k%d", i)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name       string
+		keys, tags int
+		whole      bool
+	}{
+		{"one key", 1, 0, false},
+		{"the limit in keys", maxLost, 0, false},
+		{"the limit in keys and one tag", maxLost, 1, true},
+		{"one past the limit in keys", maxLost + 1, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d redisDriver
+			var tags []string
+			for i := range tc.tags {
+				tags = append(tags, fmt.Sprintf("t%d", i))
+			}
+			d.remember(keys(tc.keys), tags)
+			if !d.lost.Load() {
+				t.Fatal("nothing recorded as lost")
+			}
+			if d.lostWhole != tc.whole {
+				t.Fatalf("%d keys and %d tags lost: wipe %v, want %v", tc.keys, tc.tags, d.lostWhole, tc.whole)
+			}
+			if !tc.whole && len(d.lostKeys) != tc.keys {
+				t.Fatalf("%d keys kept for the replay, want %d", len(d.lostKeys), tc.keys)
+			}
+		})
+	}
+}
+
+// The cool-down ends at its deadline: a call at that instant goes to Redis again.
+func TestTheCooldownEndsAtItsDeadline(t *testing.T) {
+	until := time.Unix(1000, 0)
+	now := until.Add(-time.Nanosecond)
+	d := redisDriver{now: func() time.Time { return now }}
+	d.downUntil.Store(until.UnixNano())
+	if err := d.check(context.Background()); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a nanosecond before the end: %v, want ErrUnavailable", err)
+	}
+	now = until
+	if err := d.check(context.Background()); err != nil {
+		t.Fatalf("at the end of the cool-down: %v, want nil", err)
+	}
+}

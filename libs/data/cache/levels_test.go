@@ -293,3 +293,13 @@ func TestSetManyUnderAnL1WritesRedis(t *testing.T) {
 		}
 	}
 }
+
+// Clearing a Redis cache with nothing under its prefix succeeds (the last batch of deletes is
+// empty and must not be sent: DEL without keys is an error).
+func TestClearingAnEmptyRedisCache(t *testing.T) {
+	t.Parallel()
+	c, _, _, _ := twoLevels(t, cache.Options{})
+	if err := c.Clear(context.Background()); err != nil {
+		t.Fatalf("Clear of an empty cache: %v", err)
+	}
+}
