@@ -373,3 +373,31 @@ func TestTheCooldownEndsAtItsDeadline(t *testing.T) {
 		t.Fatalf("at the end of the cool-down: %v, want nil", err)
 	}
 }
+
+// A network error starts a cool-down and is reported once (the WARN "serving without it");
+// more errors during it are not; a success ends it, so the next outage is reported again.
+func TestEachOutageIsReportedOnce(t *testing.T) {
+	now := time.Unix(1000, 0)
+	var reported []error
+	d := redisDriver{now: func() time.Time { return now }, cooldown: time.Second}
+	d.tripped = func(err error) { reported = append(reported, err) }
+	ctx := context.Background()
+	netErr := &net.OpError{Op: "read", Err: errors.New("connection reset")}
+
+	_ = d.result(ctx, netErr)
+	_ = d.result(ctx, netErr)
+	if len(reported) != 1 {
+		t.Fatalf("after two errors of one outage: %d reports, want 1", len(reported))
+	}
+	if got := d.downUntil.Load(); got != now.Add(time.Second).UnixNano() {
+		t.Fatalf("cool-down until %d, want now + 1s", got)
+	}
+	now = now.Add(2 * time.Second)
+	if err := d.result(ctx, nil); err != nil || d.downUntil.Load() != 0 {
+		t.Fatalf("a success: err %v, cool-down until %d, want it over (0)", err, d.downUntil.Load())
+	}
+	_ = d.result(ctx, netErr)
+	if len(reported) != 2 {
+		t.Fatalf("a second outage after a success: %d reports, want 2", len(reported))
+	}
+}
