@@ -38,6 +38,23 @@ func TestParseWrk(t *testing.T) {
 	if _, err := parseWrk("unable to connect to 127.0.0.1:1 Connection refused"); err == nil {
 		t.Error("output without figures parsed without error")
 	}
+	// Nothing answered within wrk's timeout: zero, with every connection's timeout failed.
+	none := `Running 3s test @ http://127.0.0.1:8080/api/articles?limit=20
+  1 threads and 64 connections
+  Latency Distribution
+     50%    0.00us
+     99%    0.00us
+  0 requests in 3.04s, 0.00B read
+  Socket errors: connect 0, read 0, write 0, timeout 64
+Requests/sec:      0.00
+Transfer/sec:       0.00B
+`
+	if r, err := parseWrk(none); err != nil || r.rps != 0 || r.reqs != 0 || r.bad != 64 {
+		t.Errorf("a load with no answer: %+v, %v; want zero requests and 64 failed", r, err)
+	}
+	if _, err := parseWrk(strings.Replace(none, "  0 requests in 3.04s, 0.00B read\n", "", 1)); err == nil {
+		t.Error("zero latencies without a request count parsed without error")
+	}
 }
 
 func TestWriteSectionReplacesOnlyTheMarkedBlock(t *testing.T) {
