@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -301,5 +302,37 @@ func TestClearingAnEmptyRedisCache(t *testing.T) {
 	c, _, _, _ := twoLevels(t, cache.Options{})
 	if err := c.Clear(context.Background()); err != nil {
 		t.Fatalf("Clear of an empty cache: %v", err)
+	}
+}
+
+// The broadcast's view of the cool-down ends when the driver's does: at its deadline exactly,
+// a delete goes to Redis and is broadcast.
+func TestTheBroadcastUsesRedisAgainAtTheEndOfTheCooldown(t *testing.T) {
+	t.Parallel()
+	url, opt, px, p := proxied(t)
+	var now atomic.Int64
+	now.Store(time.Unix(1000, 0).UnixNano())
+	const cooldown = time.Minute
+	c, err := cache.NewRedis(context.Background(), cache.RedisOptions{
+		Options: cache.Options{L1Size: 100, Broadcast: cache.RedisBroadcast{Channel: channel(t)}, Logger: quiet},
+		URL:     fmt.Sprintf("redis://%s/%d", px.addr(), opt.DB), Prefix: p,
+		Timeout: time.Second, Cooldown: cooldown, NoTracing: true,
+		Now: func() time.Time { return time.Unix(0, now.Load()) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(); dropPrefix(t, url, p) })
+	waitUntil(t, "broadcast connected", c.Broadcasting)
+	ctx := context.Background()
+	px.cut()
+	if _, _, err := cache.Of[string](c).Get(ctx, "x"); err == nil {
+		t.Fatal("Get through a cut proxy succeeded")
+	}
+	px.restore()
+	waitUntil(t, "broadcast reconnected", c.Broadcasting)
+	now.Add(int64(cooldown)) // the failed Get's clock reading plus the cool-down: its deadline
+	if err := c.Delete(ctx, "k"); err != nil {
+		t.Fatalf("Delete at the end of the cool-down: %v, want it sent and broadcast", err)
 	}
 }
