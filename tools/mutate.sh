@@ -15,7 +15,9 @@
 # Bounded for a small machine: one mutant at a time (--workers 1), tests in -short mode, and a
 # mutant whose tests run past TIMEOUT_COEFFICIENT times the unmutated run is reported TIMED OUT.
 # Environment: GREMLINS_VERSION, TIMEOUT_COEFFICIENT (default 3), WORKERS (default 1),
-# MUTATE_OUT (directory for each package's full report, default ./var/mutate).
+# MUTATE_OUT (directory for each package's full report, default ./var/mutate), GREMLINS_FLAGS
+# (more flags for `gremlins unleash`, split on spaces: "--dry-run" to list the mutants without
+# testing them, "--exclude-files openapi.go" to leave a file out).
 set -euo pipefail
 
 GREMLINS_VERSION=${GREMLINS_VERSION:-v0.6.0}
@@ -72,7 +74,7 @@ for pkg in "$@"; do
 		cd "$work"
 		TMPDIR=$gtmp GOWORK=off GOFLAGS="-short ${GOFLAGS:-}" "$gremlins" unleash \
 			--workers "$WORKERS" --timeout-coefficient "$TIMEOUT_COEFFICIENT" \
-			--output "$out/$name.json" "./${rel:-.}"
+			--output "$out/$name.json" ${GREMLINS_FLAGS:-} "./${rel:-.}"
 	) 2>&1 | tee "$out/$name.txt"
 	eff=$(grep -E "Test efficacy" "$out/$name.txt" | tail -1 | sed -E 's/.*: *//')
 	counts=$(grep -E "^(Killed|Lived|Timed out|Not covered|Not viable|Skipped)" "$out/$name.txt" | tr -s ' ' | paste -sd ' ' -)

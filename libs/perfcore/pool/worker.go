@@ -57,7 +57,7 @@ type worker struct {
 	local deque
 
 	ops                                 uint64
-	wakes, armedAt                      uint64 // see park
+	wokenSinceArmed                     bool // see park
 	completed, failed, canceled, stolen uint64
 	pub                                 counters
 }
@@ -263,13 +263,13 @@ func (w *worker) park() (exit, spinning bool) {
 	if p.hasWork() || p.state.Load() != stateRunning {
 		if !p.removeIdle(w) {
 			spinning = <-w.wake
-			w.wakes++
+			w.wokenSinceArmed = true
 		}
 		return false, spinning
 	}
 	if p.nWorkers.Load() <= p.target.Load() {
 		spinning = <-w.wake
-		w.wakes++
+		w.wokenSinceArmed = true
 		return false, spinning
 	}
 	// The timer is armed once per IdleTimeout, not once per park: when it
@@ -278,16 +278,16 @@ func (w *worker) park() (exit, spinning bool) {
 	// IdleTimeouts without work, and a busy pool pays no timer calls.
 	if w.timer == nil {
 		w.timer = p.cfg.Clock.NewTimer(p.cfg.IdleTimeout)
-		w.armedAt = w.wakes
+		w.wokenSinceArmed = false
 	}
 	for {
 		select {
 		case spinning = <-w.wake:
-			w.wakes++
+			w.wokenSinceArmed = true
 			return false, spinning
 		case <-w.timer.C():
-			if w.wakes != w.armedAt {
-				w.armedAt = w.wakes
+			if w.wokenSinceArmed {
+				w.wokenSinceArmed = false
 				w.timer.Reset(p.cfg.IdleTimeout)
 				continue
 			}
@@ -296,18 +296,15 @@ func (w *worker) park() (exit, spinning bool) {
 				// timer's tick is spent: re-arm it, or the next park would
 				// wait on a timer that never fires again and never retire.
 				spinning = <-w.wake
-				w.wakes++
-				w.armedAt = w.wakes
+				w.wokenSinceArmed = false
 				w.timer.Reset(p.cfg.IdleTimeout)
 				return false, spinning
 			}
 			if p.retire() {
 				return true, false
 			}
-			// Still needed: stay, and count this as a wake so that the
-			// next IdleTimeout starts from now.
-			w.wakes++
-			w.armedAt = w.wakes
+			// Still needed: stay, and the next IdleTimeout starts from now.
+			w.wokenSinceArmed = false
 			w.timer.Reset(p.cfg.IdleTimeout)
 			return false, false
 		}

@@ -41,6 +41,8 @@ func TestComments(t *testing.T) {
 	wantFieldError(t, a.do("DELETE", "/api/articles/"+otherSlug+"/comments/"+id1, anne, nil), http.StatusNotFound, "comment")
 	wantFieldError(t, a.do("DELETE", "/api/articles/"+slug+"/comments/999999", anne, nil), http.StatusNotFound, "comment")
 	wantFieldError(t, a.do("DELETE", "/api/articles/"+slug+"/comments/abc", anne, nil), http.StatusUnprocessableEntity, "id")
+	wantFieldError(t, a.do("DELETE", "/api/articles/"+slug+"/comments/0", anne, nil), http.StatusUnprocessableEntity, "id")
+	wantFieldError(t, a.do("DELETE", "/api/articles/"+slug+"/comments/-3", anne, nil), http.StatusUnprocessableEntity, "id")
 	wantFieldError(t, a.do("DELETE", "/api/articles/"+slug+"/comments/"+id1, "", nil), http.StatusUnauthorized, "token")
 	a.must(http.StatusNoContent, "DELETE", "/api/articles/"+slug+"/comments/"+id1, anne, nil)
 	wantFieldError(t, a.do("DELETE", "/api/articles/"+slug+"/comments/"+id1, anne, nil), http.StatusNotFound, "comment")

@@ -3,7 +3,10 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -145,4 +148,70 @@ func TestIdempotencyKeyOfACommittedChangeIsNotReleasedByItsFailure(t *testing.T)
 	if r := a.do("POST", "/api/articles", jake, articleBody("Another"), httpapi.IdempotencyKeyHeader, "k2"); r.Code != http.StatusCreated {
 		t.Fatalf("POST with a new key: %d %s", r.Code, r.Body)
 	}
+}
+
+// The edges of an idempotent POST: the longest key (255 characters) is taken and one more is
+// refused; a body of exactly the size limit is stored whole and replayed with its content
+// type; a stored outcome logs no warning.
+func TestIdempotencyAtItsLimits(t *testing.T) {
+	t.Parallel()
+	db, _ := datatest.NewWithURL(t)
+	set, err := services.New(services.Deps{DB: db, JWTSecret: testSecret, TokenTTL: time.Hour, PasswordCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	const limit = 64 << 10
+	h, err := httpapi.New(httpapi.Deps{
+		Services: set, MaxBodyBytes: limit, Deadlines: defaultDeadlines,
+		Idempotency: &httpapi.Idempotency{DB: db},
+		Logger:      slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &api{t: t, h: h, db: db}
+
+	longest := strings.Repeat("k", 255)
+	if r := a.do("POST", "/api/users", "", registration("longkey"), httpapi.IdempotencyKeyHeader, longest); r.Code != http.StatusCreated {
+		t.Fatalf("POST with a 255-character key: %d %s", r.Code, r.Body)
+	}
+	wantFieldError(t, a.do("POST", "/api/users", "", registration("toolong"), httpapi.IdempotencyKeyHeader, longest+"k"),
+		http.StatusBadRequest, httpapi.IdempotencyKeyHeader)
+	// Printable ASCII is space to tilde, both included.
+	if r := a.do("POST", "/api/users", "", registration("edgekey"), httpapi.IdempotencyKeyHeader, "a b~"); r.Code != http.StatusCreated {
+		t.Fatalf("POST with the key %q: %d %s", "a b~", r.Code, r.Body)
+	}
+	for _, bad := range []string{"a\x1fb", "a\x7fb"} {
+		wantFieldError(t, a.do("POST", "/api/users", "", registration("badkey"), httpapi.IdempotencyKeyHeader, bad),
+			http.StatusBadRequest, httpapi.IdempotencyKeyHeader)
+	}
+
+	// Leading blanks bring the body to exactly the limit: cut short by one byte, it would lose
+	// its closing brace.
+	raw, err := json.Marshal(registration("fullsize"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat(" ", limit-len(raw)) + string(raw)
+	key := []string{httpapi.IdempotencyKeyHeader, "full-size-body"}
+	first := a.do("POST", "/api/users", "", body, key...)
+	if first.Code != http.StatusCreated {
+		t.Fatalf("POST of a body of exactly %d bytes: %d %s", limit, first.Code, first.Body)
+	}
+	again := a.do("POST", "/api/users", "", body, key...)
+	if again.Code != first.Code || !bytes.Equal(again.Body, first.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry of the full-size body: %d %s (replayed %q), want the first answer replayed",
+			again.Code, again.Body, again.Header.Get("Idempotent-Replayed"))
+	}
+	if ct := again.Header.Get("Content-Type"); ct != first.Header.Get("Content-Type") || !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("replayed Content-Type %q, first answer's %q", ct, first.Header.Get("Content-Type"))
+	}
+	if logs.Len() != 0 {
+		t.Fatalf("stored outcomes logged warnings: %s", logs.String())
+	}
+}
+
+func registration(name string) map[string]any {
+	return map[string]any{"user": map[string]any{"username": name, "email": name + "@example.com", "password": "password1"}}
 }

@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -74,6 +76,59 @@ func TestLoginThrottleInMemory(t *testing.T) {
 	// After the window, both may try again; a success clears the account's count.
 	clock.advance(time.Minute)
 	a.must(http.StatusOK, "POST", "/api/users/login", "", map[string]any{"user": map[string]any{"email": "jake@example.com", "password": "password1"}})
+}
+
+// A limit of 0 is no limit: failures counted earlier under a limit (a store that outlived a
+// restart with new settings) block nothing, and failures made while unlimited are not counted
+// against a limit set later. The same for accounts and for addresses; none of it logs.
+func TestLoginThrottleZeroLimitIsUnlimited(t *testing.T) {
+	t.Parallel()
+	store := throttle.NewMemory(nil)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	withLimits := func(perAccount, perAddress int) *api {
+		a := newAPI(t, func(d *deps) {
+			d.http.LoginThrottle = &httpapi.LoginThrottle{Store: store, PerAccount: perAccount, PerAddress: perAddress, Window: time.Hour, Logger: logger}
+		})
+		for _, name := range []string{"jake", "anne", "bob", "cleo"} {
+			a.register(name)
+		}
+		return a
+	}
+	ok := func(a *api, name string) {
+		t.Helper()
+		a.must(http.StatusOK, "POST", "/api/users/login", "", map[string]any{"user": map[string]any{"email": name + "@example.com", "password": "password1"}})
+	}
+	fail := func(a *api, name string, n int) {
+		t.Helper()
+		for range n {
+			wantFieldError(t, login(a, name+"@example.com", "wrong-password"), http.StatusUnauthorized, "email or password")
+		}
+	}
+
+	// Per account.
+	limited := withLimits(2, 0)
+	fail(limited, "jake", 2)
+	want429(t, login(limited, "jake@example.com", "password1"))
+	unlimited := withLimits(0, 0)
+	ok(unlimited, "jake")
+	fail(unlimited, "anne", 2)
+	ok(withLimits(2, 0), "anne")
+
+	// Per address (every request of these tests comes from one address): the failures above
+	// were not counted against it, and a limit of 0 ignores the ones counted now.
+	byAddress := withLimits(0, 2)
+	ok(byAddress, "bob")
+	fail(byAddress, "bob", 2)
+	want429(t, login(byAddress, "cleo@example.com", "password1"))
+	ok(withLimits(0, 0), "cleo")
+
+	mu.Lock()
+	defer mu.Unlock()
+	if logs.Len() != 0 {
+		t.Fatalf("the throttle logged with a working store: %s", logs.String())
+	}
 }
 
 // With Redis, instances share the counts: failures counted by one API are seen by another.

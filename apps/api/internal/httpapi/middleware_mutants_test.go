@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,8 +10,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/brisk-go/brisk/libs/conduit/apperr"
 )
 
 // These tests build a bare gin engine around one middleware at a time, so each rule of
@@ -126,5 +130,79 @@ func TestRenderErrorsAfterAPartialResponseWritesNothingMore(t *testing.T) {
 	w := serve(e, httptest.NewRequest(http.MethodGet, "/partial", nil))
 	if w.Code != http.StatusOK || w.Body.String() != `{"articles":[` {
 		t.Errorf("partial response then an error = %d %q, want the 200 and the partial body untouched", w.Code, w.Body.String())
+	}
+}
+
+// deadlineSeen serves one request through deadline(d), whose incoming context ends at outer
+// (none when zero), and returns the deadline the handler sees.
+func deadlineSeen(t *testing.T, d Deadlines, outer time.Duration, header string) (time.Duration, bool) {
+	t.Helper()
+	var left time.Duration
+	var has bool
+	e := bareEngine(deadline(d))
+	e.GET("/d", func(c *gin.Context) {
+		var at time.Time
+		at, has = c.Request.Context().Deadline()
+		left = time.Until(at)
+	})
+	r := httptest.NewRequest(http.MethodGet, "/d", nil)
+	if outer > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), outer)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	if header != "" {
+		r.Header.Set(TimeoutHeader, header)
+	}
+	if w := serve(e, r); w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	return left, has
+}
+
+// A deadline the request already carries stands when it is tighter, and is tightened when it
+// is looser; a zero Max caps nothing.
+func TestDeadlineKeepsTheTighterOfTwo(t *testing.T) {
+	t.Parallel()
+	d := Deadlines{Default: 2 * time.Second, Max: time.Minute, Enabled: true}
+	if left, has := deadlineSeen(t, d, time.Hour, ""); !has || left > 2*time.Second {
+		t.Errorf("outer deadline an hour away, default 2s: handler sees %v (has %v), want at most 2s", left, has)
+	}
+	if left, has := deadlineSeen(t, d, 300*time.Millisecond, ""); !has || left > 300*time.Millisecond {
+		t.Errorf("outer deadline 300ms away, default 2s: handler sees %v (has %v), want the outer 300ms", left, has)
+	}
+	uncapped := Deadlines{Default: 2 * time.Second, Enabled: true}
+	if left, has := deadlineSeen(t, uncapped, 0, "1h"); !has || left <= 50*time.Minute || left > time.Hour {
+		t.Errorf("no cap, client asks 1h: handler sees %v (has %v), want about an hour", left, has)
+	}
+}
+
+// renderErrors turns an apperr's RetryAfter into a Retry-After header in whole seconds,
+// rounded up, and sends none when the error has no RetryAfter; it logs the 5xx answers, not
+// the client's mistakes.
+func TestRenderErrorsRetryAfterAndLogging(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	e := bareEngine(renderErrors(slog.New(slog.NewTextHandler(&logs, nil))))
+	e.GET("/busy", func(c *gin.Context) {
+		err := apperr.New(apperr.Unavailable, "password", "too many checks at once")
+		err.RetryAfter = 1500 * time.Millisecond
+		_ = c.Error(err)
+	})
+	e.GET("/invalid", func(c *gin.Context) { _ = c.Error(apperr.New(apperr.Invalid, "id", "must be positive")) })
+	w := serve(e, httptest.NewRequest(http.MethodGet, "/busy", nil))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "2" {
+		t.Errorf("busy: %d with Retry-After %q, want 503 and 2 (1.5 s rounded up)", w.Code, w.Header().Get("Retry-After"))
+	}
+	if !strings.Contains(logs.String(), "request failed") {
+		t.Errorf("a 503 was not logged: %q", logs.String())
+	}
+	logs.Reset()
+	w = serve(e, httptest.NewRequest(http.MethodGet, "/invalid", nil))
+	if w.Code != http.StatusUnprocessableEntity || w.Header().Get("Retry-After") != "" {
+		t.Errorf("invalid: %d with Retry-After %q, want 422 and none", w.Code, w.Header().Get("Retry-After"))
+	}
+	if logs.Len() != 0 {
+		t.Errorf("a 422 was logged: %q", logs.String())
 	}
 }

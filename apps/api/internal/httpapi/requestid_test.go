@@ -29,14 +29,16 @@ func TestRequestID(t *testing.T) {
 		}
 		return got
 	}
-	if got := do("abc-123.X_y"); got != "abc-123.X_y" {
-		t.Errorf("a plain caller id must be kept, got %q", got)
+	for _, good := range []string{"abc-123.X_y", "azAZ09-_.", strings.Repeat("x", 64)} {
+		if got := do(good); got != good {
+			t.Errorf("a plain caller id (%d characters) must be kept, got %q", len(good), got)
+		}
 	}
 	a, b := do(""), do("")
 	if len(a) != 16 || a == b {
 		t.Errorf("generated ids must be 16 hex and distinct: %q %q", a, b)
 	}
-	for _, bad := range []string{strings.Repeat("x", 65), "evil\nline", "a b", "ü"} {
+	for _, bad := range []string{strings.Repeat("x", 65), "evil\nline", "a b", "ü", "a`", "a{", "A@", "A[", "0/", "9:"} {
 		if got := do(bad); got == bad || !plainID(got) {
 			t.Errorf("id %q must be replaced, got %q", bad, got)
 		}

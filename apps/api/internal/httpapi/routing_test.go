@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/brisk-go/brisk/apps/api/internal/httpapi"
 )
 
 func TestUnknownRoutesAndMethodsAreJSON(t *testing.T) {
@@ -65,6 +67,19 @@ func TestMalformedAndOversizedBodies(t *testing.T) {
 	// Without a Content-Length the limit is enforced while reading.
 	r := a.doChunked("POST", "/api/articles", token, huge)
 	wantFieldError(t, r, http.StatusRequestEntityTooLarge, "body")
+}
+
+// MaxBodyBytes 0 means the default cap (1 MiB), not a cap of nothing: an ordinary body goes
+// through, one past the default is refused.
+func TestZeroMaxBodyBytesMeansTheDefault(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t, func(d *deps) { d.http.MaxBodyBytes = 0 })
+	r := a.do("POST", "/api/users", "", map[string]any{"user": map[string]any{"username": "zed", "email": "zed@example.com", "password": "password1"}})
+	if r.Code != http.StatusCreated {
+		t.Fatalf("registration under the default cap: %d %s", r.Code, r.Body)
+	}
+	huge := `{"user":{"username":"` + strings.Repeat("x", httpapi.DefaultMaxBodyBytes) + `"}}`
+	wantFieldError(t, a.do("POST", "/api/users", "", huge), http.StatusRequestEntityTooLarge, "body")
 }
 
 func TestCORS(t *testing.T) {
