@@ -146,16 +146,24 @@ func coherent(t *testing.T, a, b instance) {
 	}
 }
 
-func TestTwoInstancesOverRedisStayCoherent(t *testing.T) {
-	t.Parallel()
-	redisURL := needRedis(t)
-	p, ch := prefix(t), channel(t)
+// twoOverRedis opens two instances with an L1 over one Redis prefix, kept coherent by a
+// broadcast on that Redis (the channel returned).
+func twoOverRedis(t *testing.T) (a, b instance, redisURL, ch string) {
+	t.Helper()
+	redisURL = needRedis(t)
+	p := prefix(t)
+	ch = channel(t)
 	t.Cleanup(func() { dropPrefix(t, redisURL, p) })
 	open := func(o cache.Options) (*cache.Cache, error) {
 		o.L1Size, o.Broadcast = 1000, cache.RedisBroadcast{Channel: ch}
 		return cache.NewRedis(context.Background(), cache.RedisOptions{Options: o, URL: redisURL, Prefix: p, NoTracing: true})
 	}
-	a, b := newInstance(t, open), newInstance(t, open)
+	return newInstance(t, open), newInstance(t, open), redisURL, ch
+}
+
+func TestTwoInstancesOverRedisStayCoherent(t *testing.T) {
+	t.Parallel()
+	a, b, _, _ := twoOverRedis(t)
 	if a.c.Levels() != "l1+redis" {
 		t.Fatalf("levels: %s", a.c.Levels())
 	}
@@ -458,14 +466,7 @@ func TestInvalidationLostByOneInstanceReachesTheOthersAfter(t *testing.T) {
 // applied, and records no lag: a lag measured from the zero time would be 56 years.
 func TestAMessageWithoutATimeRecordsNoLag(t *testing.T) {
 	t.Parallel()
-	redisURL := needRedis(t)
-	p, ch := prefix(t), channel(t)
-	t.Cleanup(func() { dropPrefix(t, redisURL, p) })
-	open := func(o cache.Options) (*cache.Cache, error) {
-		o.L1Size, o.Broadcast = 1000, cache.RedisBroadcast{Channel: ch}
-		return cache.NewRedis(context.Background(), cache.RedisOptions{Options: o, URL: redisURL, Prefix: p, NoTracing: true})
-	}
-	a, b := newInstance(t, open), newInstance(t, open)
+	a, b, redisURL, ch := twoOverRedis(t)
 	waitConnected(t, a, b)
 	opt, err := redis.ParseURL(redisURL)
 	if err != nil {

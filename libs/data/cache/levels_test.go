@@ -144,25 +144,10 @@ func TestGetManyThroughTheL1(t *testing.T) {
 // of each delete paying a failed network call and logging it.
 func TestTheBroadcastSkipsARedisThatIsCoolingDown(t *testing.T) {
 	t.Parallel()
-	url, opt, px, p := proxied(t)
 	var logged strings.Builder
 	var mu sync.Mutex
-	c, err := cache.NewRedis(context.Background(), cache.RedisOptions{
-		Options: cache.Options{L1Size: 100, Broadcast: cache.RedisBroadcast{Channel: channel(t)},
-			Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))},
-		URL: fmt.Sprintf("redis://%s/%d", px.addr(), opt.DB), Prefix: p,
-		Timeout: time.Second, Cooldown: time.Minute, NoTracing: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(); dropPrefix(t, url, p) })
-	waitUntil(t, "broadcast connected", c.Broadcasting)
+	c, _ := coolingDownWithABroadcast(t, time.Minute, slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil)), nil)
 	ctx := context.Background()
-	px.cut()
-	if _, _, err := cache.Of[string](c).Get(ctx, "x"); err == nil {
-		t.Fatal("Get through a cut proxy succeeded")
-	}
 	if err := c.Delete(ctx, "k"); !errors.Is(err, cache.ErrUnavailable) {
 		t.Fatalf("Delete during the cool-down: %v, want ErrUnavailable", err)
 	}
@@ -171,6 +156,29 @@ func TestTheBroadcastSkipsARedisThatIsCoolingDown(t *testing.T) {
 	if strings.Contains(logged.String(), "invalidation not broadcast") {
 		t.Fatalf("the broadcast tried the Redis that is cooling down:\n%s", logged.String())
 	}
+}
+
+// coolingDownWithABroadcast opens a two-level cache whose broadcast runs on its own Redis,
+// behind a proxy, waits for the broadcast, then cuts the proxy and fails one Get: the driver is
+// cooling down when it returns. now is the driver's clock (nil: the real one).
+func coolingDownWithABroadcast(t *testing.T, cooldown time.Duration, logger *slog.Logger, now func() time.Time) (*cache.Cache, *proxy) {
+	t.Helper()
+	url, opt, px, p := proxied(t)
+	c, err := cache.NewRedis(context.Background(), cache.RedisOptions{
+		Options: cache.Options{L1Size: 100, Broadcast: cache.RedisBroadcast{Channel: channel(t)}, Logger: logger},
+		URL:     fmt.Sprintf("redis://%s/%d", px.addr(), opt.DB), Prefix: p,
+		Timeout: time.Second, Cooldown: cooldown, NoTracing: true, Now: now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(); dropPrefix(t, url, p) })
+	waitUntil(t, "broadcast connected", c.Broadcasting)
+	px.cut()
+	if _, _, err := cache.Of[string](c).Get(context.Background(), "x"); err == nil {
+		t.Fatal("Get through a cut proxy succeeded")
+	}
+	return c, px
 }
 
 type lockedWriter struct {
@@ -309,26 +317,11 @@ func TestClearingAnEmptyRedisCache(t *testing.T) {
 // a delete goes to Redis and is broadcast.
 func TestTheBroadcastUsesRedisAgainAtTheEndOfTheCooldown(t *testing.T) {
 	t.Parallel()
-	url, opt, px, p := proxied(t)
 	var now atomic.Int64
 	now.Store(time.Unix(1000, 0).UnixNano())
 	const cooldown = time.Minute
-	c, err := cache.NewRedis(context.Background(), cache.RedisOptions{
-		Options: cache.Options{L1Size: 100, Broadcast: cache.RedisBroadcast{Channel: channel(t)}, Logger: quiet},
-		URL:     fmt.Sprintf("redis://%s/%d", px.addr(), opt.DB), Prefix: p,
-		Timeout: time.Second, Cooldown: cooldown, NoTracing: true,
-		Now: func() time.Time { return time.Unix(0, now.Load()) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(); dropPrefix(t, url, p) })
-	waitUntil(t, "broadcast connected", c.Broadcasting)
+	c, px := coolingDownWithABroadcast(t, cooldown, quiet, func() time.Time { return time.Unix(0, now.Load()) })
 	ctx := context.Background()
-	px.cut()
-	if _, _, err := cache.Of[string](c).Get(ctx, "x"); err == nil {
-		t.Fatal("Get through a cut proxy succeeded")
-	}
 	px.restore()
 	waitUntil(t, "broadcast reconnected", c.Broadcasting)
 	now.Add(int64(cooldown)) // the failed Get's clock reading plus the cool-down: its deadline
