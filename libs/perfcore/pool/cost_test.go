@@ -350,3 +350,51 @@ func TestAwaitOfAPendingFutureAllocatesNothing(t *testing.T) {
 		t.Fatalf("awaiting a pending future allocated %.1f objects, want 1 (the future)", allocs)
 	}
 }
+
+// Resize to the target the pool already has wakes nobody: a wake-up would count as work for
+// every parked worker and put off the surplus's retirement by one IdleTimeout.
+func TestResizeToTheSameTargetWakesNobody(t *testing.T) {
+	clk := newFakeClock()
+	p := newStarted(t, Config{MinWorkers: 1, MaxWorkers: 4, IdleTimeout: time.Second, Clock: clk})
+	b := newBlocker(4)
+	for range 4 {
+		if err := p.Go(b.task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.wait(t, 4)
+	close(b.release)
+	eventually(t, "four workers parked, each above the target with its idle timer", func() bool {
+		return p.nIdle.Load() == 4 && clk.armed() == 4
+	})
+	p.Resize(1)
+	clk.Advance(time.Second)
+	eventually(t, "the surplus retired one IdleTimeout after it parked", func() bool { return p.Workers() == 1 })
+}
+
+// A worker that exits runs what its deque still holds (a task pushed there by a goroutine that
+// kept an old task context), so no future is left unresolved.
+func TestAnExitingWorkerRunsWhatItsDequeStillHolds(t *testing.T) {
+	p, err := New(Config{Name: "exit", MaxWorkers: 2, Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &worker{p: p, slot: 1, wake: make(chan bool, 1)}
+	p.slots[1].Store(w)
+	p.nWorkers.Add(1)
+	p.live.Add(1)
+	ran := 0
+	for range 3 {
+		if !w.local.push(item{r: funcTask(func() { ran++ })}) {
+			t.Fatal("push to the worker's deque failed")
+		}
+		p.localQueued.Add(1)
+	}
+	w.exit(false)
+	if ran != 3 || p.localQueued.Load() != 0 {
+		t.Fatalf("exit ran %d of the 3 tasks left in its deque; %d still counted as queued", ran, p.localQueued.Load())
+	}
+	if s := p.Stats(); s.Completed != 3 || s.Workers != 0 || p.slots[1].Load() != nil {
+		t.Fatalf("after exit: %d completed (want 3), %d workers (want 0), slot freed %v", s.Completed, s.Workers, p.slots[1].Load() == nil)
+	}
+}
