@@ -128,11 +128,18 @@ func TestTwoInstancesServeNoStaleReads(t *testing.T) {
 				return p
 			}
 			total := func(path, token string) any { _, m := b.do("GET", path, token, nil); return m["articlesCount"] }
+			// ann's account as b resolves it for her signed-in requests (cached by b).
+			me := func() map[string]any {
+				_, m := b.do("GET", "/user", token, nil)
+				u, _ := m["user"].(map[string]any)
+				return u
+			}
 			// Fill b's cache with what it will have to drop.
 			eventually(t, "the new article", func() bool { return article() != nil })
 			eventually(t, "the first tag", func() bool { return fmt.Sprint(tags()) == "[one]" })
 			eventually(t, "the listing's total", func() bool { return total("/articles", "") == float64(1) })
 			_ = profile()
+			_ = me()
 			_ = total("/articles/feed", bob)
 
 			a.do("PUT", "/articles/"+slug, token, map[string]any{"article": map[string]any{"description": "v2"}})
@@ -143,6 +150,7 @@ func TestTwoInstancesServeNoStaleReads(t *testing.T) {
 
 			a.do("PUT", "/user", token, map[string]any{"user": map[string]any{"bio": "changed"}})
 			eventually(t, "profile change", func() bool { return profile()["bio"] == "changed" })
+			eventually(t, "the account on the other instance", func() bool { return me()["bio"] == "changed" })
 			eventually(t, "the author in the article", func() bool {
 				au, _ := article()["author"].(map[string]any)
 				return au["bio"] == "changed"

@@ -1,10 +1,15 @@
 package conduit
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
 )
+
+// UserTag names the cache tag of everything cached that shows user id (its profile, its
+// articles, its resolved account): the after-commit listener of UserUpdated flushes it.
+func UserTag(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
 // User is an account. Email is stored lower-cased; PasswordHash is a bcrypt hash.
 type User struct {

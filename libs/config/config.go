@@ -522,7 +522,7 @@ func settings() []Setting {
 				return nil
 			}},
 		durSetting("cache.ttl", "CACHE_TTL",
-			"How long the API keeps a cached article, profile, tag list or listing total; writes invalidate their entries at once, so this bounds only what another instance's race could leave behind.",
+			"How long the API keeps a cached article, profile, tag list, listing total or signed-in account (the user each authenticated request resolves); writes invalidate their entries at once, so this bounds only what another instance's race could leave behind, and how long an account deleted outside the API still resolves.",
 			func(presets.Settings) time.Duration { return time.Minute },
 			func(c *Config) *time.Duration { return &c.Cache.TTL }),
 		intSetting("cache.l1_size", "CACHE_L1_SIZE",

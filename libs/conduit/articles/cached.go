@@ -25,8 +25,8 @@ const TotalsTag = "article-totals"
 // ArticleTag names the cache tag of an article.
 func ArticleTag(id int64) string { return "article:" + strconv.FormatInt(id, 10) }
 
-// UserTag names the cache tag of a user.
-func UserTag(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
+// UserTag names the cache tag of a user: conduit.UserTag, kept here beside ArticleTag.
+func UserTag(id int64) string { return conduit.UserTag(id) }
 
 func (s *Service) getCached(ctx context.Context, slug string) (*conduit.ArticleView, error) {
 	v, err := s.views.RememberTagged(ctx, "article:"+slug, s.ttl, func(ctx context.Context) (conduit.ArticleView, []string, error) {

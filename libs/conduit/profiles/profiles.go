@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -69,7 +68,7 @@ func (s *Service) Get(ctx context.Context, username string, viewerID int64) (*co
 			if err != nil {
 				return conduit.ProfileView{}, nil, err
 			}
-			return *p, []string{"user:" + strconv.FormatInt(p.ID, 10)}, nil
+			return *p, []string{conduit.UserTag(p.ID)}, nil
 		})
 		if err != nil {
 			return nil, err

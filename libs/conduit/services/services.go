@@ -39,8 +39,9 @@ type Deps struct {
 	// Events receives the domain's events; the app registers its listeners on it (package
 	// listeners: jobs in the transaction, cache invalidation after it commits). Nil: none.
 	Events *conduit.Events
-	// Cache, when set, serves anonymous reads of articles, profiles and the tag list (the
-	// events' after-commit listeners invalidate what writes change). CacheTTL bounds an
+	// Cache, when set, serves anonymous reads of articles, profiles and the tag list, and the
+	// account each authenticated request resolves (the events' after-commit listeners
+	// invalidate what writes change). CacheTTL bounds an
 	// entry's life (default one minute).
 	Cache    *cache.Cache
 	CacheTTL time.Duration
@@ -80,7 +81,7 @@ func New(d Deps) (*Set, error) {
 		Tokens: tokens,
 		Users: users.NewService(users.Deps{
 			DB: d.DB, Tokens: tokens, Passwords: auth.Passwords{Cost: d.PasswordCost, Pool: d.CPU}, Now: d.Now,
-			Finder: d.UserFinder, Events: d.Events,
+			Finder: d.UserFinder, Events: d.Events, Cache: d.Cache, CacheTTL: d.CacheTTL,
 		}),
 		Profiles: profiles.NewService(profiles.Deps{DB: d.DB, Now: d.Now, Cache: d.Cache, CacheTTL: d.CacheTTL, Events: d.Events}),
 		Articles: articles.NewService(articles.Deps{

@@ -2,6 +2,7 @@ package users
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/brisk-go/brisk/libs/conduit"
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
@@ -11,9 +12,26 @@ import (
 // error ("token is invalid") when it is gone, the database's error otherwise. The HTTP layer
 // calls it once per authenticated request, so a token that outlived its user is a 401 on
 // every route rather than a foreign-key failure on the writes, and GET /api/user needs no
-// second find.
+// second find. With a cache (Deps.Cache) a resolved account is kept, without its password
+// hash, until its owner updates it or it expires; a failed find is never cached.
 func (s *Service) Resolve(ctx context.Context, userID int64) (*conduit.User, error) {
-	return s.find(ctx, s.db, userID)
+	if s.accountTTL == 0 {
+		return s.find(ctx, s.db, userID)
+	}
+	key := "account:" + strconv.FormatInt(userID, 10)
+	u, err := s.accounts.RememberTagged(ctx, key, s.accountTTL, func(ctx context.Context) (conduit.User, []string, error) {
+		u, err := s.find(ctx, s.db, userID)
+		if err != nil {
+			return conduit.User{}, nil, err
+		}
+		account := *u
+		account.PasswordHash = ""
+		return account, []string{conduit.UserTag(userID)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 // AccountOf is the account of a resolved user, with a fresh token.

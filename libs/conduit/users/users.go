@@ -16,6 +16,7 @@ import (
 	"github.com/brisk-go/brisk/libs/conduit/apperr"
 	"github.com/brisk-go/brisk/libs/conduit/auth"
 	"github.com/brisk-go/brisk/libs/conduit/validate"
+	"github.com/brisk-go/brisk/libs/data/cache"
 	"github.com/brisk-go/brisk/libs/data/repository"
 )
 
@@ -48,6 +49,9 @@ type Service struct {
 	now       func() time.Time
 	finder    *repository.Finder[conduit.User] // nil: direct finds
 	events    *conduit.Events
+
+	accounts   cache.Typed[conduit.User] // resolved accounts, without their password hash
+	accountTTL time.Duration             // 0: Resolve reads the database every time
 }
 
 // Deps is what the account service is built from. DB and Tokens are required.
@@ -62,6 +66,13 @@ type Deps struct {
 	// Events receives the account events, raised in each change's transaction (nil: a set
 	// with no listeners); an after-commit listener flushes what caches show of the user.
 	Events *conduit.Events
+	// Cache, when set, keeps each account Resolve finds (every authenticated request resolves
+	// its token's user) for CacheTTL (default one minute), under the user's tag, which the
+	// UserUpdated listener flushes after an update commits; the password hash is not cached.
+	// An account deleted behind the API's back (no route deletes one) keeps resolving until
+	// its entry expires.
+	Cache    *cache.Cache
+	CacheTTL time.Duration
 }
 
 // NewService returns the account service.
@@ -72,7 +83,14 @@ func NewService(d Deps) *Service {
 	if d.Events == nil {
 		d.Events = conduit.NoEvents()
 	}
-	return &Service{db: d.DB, tokens: d.Tokens, passwords: d.Passwords, now: d.Now, finder: d.Finder, events: d.Events}
+	s := &Service{db: d.DB, tokens: d.Tokens, passwords: d.Passwords, now: d.Now, finder: d.Finder, events: d.Events}
+	if d.Cache != nil {
+		if d.CacheTTL <= 0 {
+			d.CacheTTL = time.Minute
+		}
+		s.accounts, s.accountTTL = cache.Of[conduit.User](d.Cache), d.CacheTTL
+	}
+	return s
 }
 
 // RegisterInput is a new account.

@@ -104,6 +104,11 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 				t.Helper()
 				return obj(a.must(http.StatusOK, "GET", "/api/profiles/author", token, nil), "profile")
 			}
+			// me is GET /api/user: the account every signed-in request resolves, cached.
+			me := func(token string) map[string]any {
+				t.Helper()
+				return obj(a.must(http.StatusOK, "GET", "/api/user", token, nil), "user")
+			}
 			tags := func() []string {
 				t.Helper()
 				return sortedStrings(list(a.must(http.StatusOK, "GET", "/api/tags", "", nil), "tags"))
@@ -140,6 +145,8 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 					article(reader)
 					profile("")
 					profile(reader)
+					me(author)
+					me(reader)
 					tags()
 					comments()
 					for _, path := range totals {
@@ -151,6 +158,7 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 			before := a.queries.Load()
 			article("")
 			profile("")
+			me(reader)
 			tags()
 			total("/api/articles?offset=1000")
 			if a.queries.Load() != before {
@@ -239,11 +247,17 @@ func TestCachedReadsAreNeverStaleAfterWrites(t *testing.T) {
 					if got := profile("")["bio"]; got != "new bio" {
 						t.Fatalf("profile after change: bio %v", got)
 					}
+					if got := me(author)["bio"]; got != "new bio" {
+						t.Fatalf("GET /api/user after change: bio %v", got)
+					}
 					// a new username moves the listing by author; and back, for the cases below
 					fill()
 					a.must(http.StatusOK, "PUT", "/api/user", author, map[string]any{"user": map[string]any{"username": "renamed"}})
 					wantTotal("after rename", "/api/articles?author=author", 0)
 					wantTotal("after rename", "/api/articles?author=renamed", 1)
+					if got := me(author)["username"]; got != "renamed" {
+						t.Fatalf("GET /api/user after rename: username %v", got)
+					}
 					a.must(http.StatusOK, "PUT", "/api/user", author, map[string]any{"user": map[string]any{"username": "author"}})
 					wantTotal("after renaming back", "/api/articles?author=author", 1)
 					wantTotal("after renaming back", "/api/articles?author=renamed", 0)
